@@ -1,0 +1,182 @@
+"""A small FHIR R4 client for prefetch fall-back (spec items 39-45).
+
+One ``requests.Session`` per process is shared by all calls. Every call carries
+``Accept: application/fhir+json``, the ``fhirAuthorization`` bearer token when given, a hard
+time budget and a response-size cap. Redirects are never followed. Only bases that pass
+:func:`fhir_server_allowed` are ever contacted (SSRF guard).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class FhirUnavailable(Exception):
+    """The FHIR server could not give the data (refused, timed out, too large, not JSON)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _host_is_loopback(host: str) -> bool:
+    if host in {"localhost"}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _split(url: str) -> tuple[str, str, int, str] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    if parts.username or parts.password:
+        return None
+    port = port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname.lower(), port, parts.path.rstrip("/")
+
+
+def fhir_server_allowed(url: str, prefixes: list[str], *, allow_insecure_loopback: bool) -> bool:
+    """True when ``url`` is under one of ``prefixes`` (same scheme, host, port; path prefix on a
+    segment boundary), and is https unless it is loopback and loopback http is allowed."""
+    target = _split(url)
+    if target is None:
+        return False
+    scheme, host, port, path = target
+    if scheme != "https" and not (allow_insecure_loopback and _host_is_loopback(host)):
+        return False
+    for prefix in prefixes:
+        allowed = _split(prefix)
+        if allowed is None:
+            continue
+        if allowed[:3] != (scheme, host, port):
+            continue
+        if path == allowed[3] or path.startswith(allowed[3] + "/") or not allowed[3]:
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class FhirClientConfig:
+    timeout_s: float
+    max_pages: int
+    max_response_bytes: int
+
+
+class FhirClient:
+    """Reads from one FHIR base on behalf of one hook call."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        base_url: str,
+        access_token: str | None,
+        config: FhirClientConfig,
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/") + "/"
+        self._token = access_token
+        self._config = config
+        self.requests_made = 0
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/fhir+json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def _get(self, url: str, deadline: float) -> dict[str, Any]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FhirUnavailable("timeout")
+        if not url.startswith(self._base):
+            raise FhirUnavailable("link-outside-base")
+        self.requests_made += 1
+        try:
+            with self._session.get(
+                url,
+                headers=self._headers(),
+                timeout=(min(remaining, self._config.timeout_s), remaining),
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                if response.is_redirect or 300 <= response.status_code < 400:
+                    raise FhirUnavailable("redirect-refused")
+                if response.status_code != 200:
+                    raise FhirUnavailable(f"http-{response.status_code}")
+                body = bytearray()
+                for chunk in response.iter_content(chunk_size=65536):
+                    body.extend(chunk)
+                    if len(body) > self._config.max_response_bytes:
+                        raise FhirUnavailable("response-too-large")
+                    if time.monotonic() > deadline:
+                        raise FhirUnavailable("timeout")
+        except requests.Timeout:
+            raise FhirUnavailable("timeout") from None
+        except requests.RequestException:
+            raise FhirUnavailable("connection-failed") from None
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise FhirUnavailable("not-json") from None
+        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+            raise FhirUnavailable("not-a-resource")
+        return data
+
+    def read(self, relative: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self._config.timeout_s
+        return self._get(urljoin(self._base, relative), deadline)
+
+    def search(self, relative: str) -> dict[str, Any]:
+        """Run a search and follow ``Bundle.link[next]`` up to the page cap into one Bundle."""
+        deadline = time.monotonic() + self._config.timeout_s
+        first = self._get(urljoin(self._base, relative), deadline)
+        return self.complete_pages(first, deadline)
+
+    def complete_pages(
+        self, bundle: dict[str, Any], deadline: float | None = None
+    ) -> dict[str, Any]:
+        """Follow next links of an already received searchset Bundle; return one merged Bundle."""
+        if bundle.get("resourceType") != "Bundle":
+            return bundle
+        deadline = deadline or time.monotonic() + self._config.timeout_s
+        entries = list(bundle.get("entry") or [])
+        page = bundle
+        pages = 1
+        while (next_url := next_link(page)) is not None:
+            if pages >= self._config.max_pages:
+                raise FhirUnavailable("too-many-pages")
+            page = self._get(next_url, deadline)
+            if page.get("resourceType") != "Bundle":
+                raise FhirUnavailable("page-not-a-bundle")
+            entries.extend(page.get("entry") or [])
+            pages += 1
+        merged = {k: v for k, v in bundle.items() if k not in {"entry", "link"}}
+        if entries:
+            merged["entry"] = entries
+        return merged
+
+
+def next_link(bundle: dict[str, Any]) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            if isinstance(url, str) and url:
+                return url
+    return None

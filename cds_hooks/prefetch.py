@@ -1,0 +1,126 @@
+"""Prefetch resolution: the four states of spec item 34 and the 412 rule of item 36.
+
+For every key the service declared: *absent* and *OperationOutcome* keys are fetched from the
+``fhirServer`` (when one is given and allowed); ``null`` means "no data" and is never re-queried;
+a resource or searchset Bundle is used as given, with ``Bundle.link[next]`` pages followed.
+A required key that cannot be had raises :class:`PrefetchUnavailable` (HTTP 412).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cds_hooks.errors import PrefetchUnavailable
+from cds_hooks.fhir_client import FhirClient, FhirUnavailable, next_link
+from cds_hooks.registry import PrefetchSpec, render_template
+
+log = logging.getLogger(__name__)
+
+
+class PrefetchState(StrEnum):
+    MISSING = "missing"
+    NO_DATA = "no-data"
+    OUTCOME = "outcome"
+    PRESENT = "present"
+    INVALID = "invalid"
+
+
+def classify(prefetch: Mapping[str, Any] | None, key: str) -> PrefetchState:
+    if prefetch is None or key not in prefetch:
+        return PrefetchState.MISSING
+    value = prefetch[key]
+    if value is None:
+        return PrefetchState.NO_DATA
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        return PrefetchState.INVALID
+    if value["resourceType"] == "OperationOutcome":
+        return PrefetchState.OUTCOME
+    if value["resourceType"] == "Bundle" and not isinstance(value.get("entry", []), list):
+        return PrefetchState.INVALID
+    return PrefetchState.PRESENT
+
+
+@dataclass(slots=True)
+class PrefetchResult:
+    """Resolved data per key (``None`` = no data) and how each key was obtained."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    fetched: int = 0
+
+
+def resolve(
+    specs: tuple[PrefetchSpec, ...],
+    prefetch: Mapping[str, Any] | None,
+    context: Mapping[str, Any],
+    client: FhirClient | None,
+) -> PrefetchResult:
+    result = PrefetchResult()
+    for spec in specs:
+        state = classify(prefetch, spec.key)
+        if state is PrefetchState.NO_DATA:
+            result.data[spec.key] = None
+            result.sources[spec.key] = "prefetch-null"
+            continue
+        if state is PrefetchState.PRESENT:
+            value = prefetch[spec.key]  # type: ignore[index]
+            if value.get("resourceType") == "Bundle" and next_link(value) is not None:
+                if client is None:
+                    _unavailable(spec, "paged-without-server")
+                    result.data[spec.key] = value
+                    result.sources[spec.key] = "prefetch-partial"
+                    continue
+                try:
+                    value = client.complete_pages(value)
+                except FhirUnavailable as exc:
+                    _unavailable(spec, exc.reason)
+                    result.sources[spec.key] = "prefetch-partial"
+                    result.data[spec.key] = value
+                    continue
+                result.sources[spec.key] = "prefetch-paged"
+            else:
+                result.sources[spec.key] = "prefetch"
+            result.data[spec.key] = value
+            continue
+        # MISSING, OUTCOME (the client failed to prefetch) or INVALID: fetch it ourselves.
+        if client is None:
+            _unavailable(spec, f"{state.value}-and-no-usable-fhir-server")
+            result.sources[spec.key] = "unavailable"
+            continue
+        query = render_template(spec.template, context)
+        if query is None:
+            _unavailable(spec, "template-token-without-value")
+            result.sources[spec.key] = "unavailable"
+            continue
+        try:
+            if "?" in query:
+                result.data[spec.key] = client.search(query)
+            else:
+                result.data[spec.key] = client.read(query)
+        except FhirUnavailable as exc:
+            if exc.reason == "http-404" and "?" not in query:
+                result.data[spec.key] = None  # a read of a resource that does not exist
+                result.sources[spec.key] = "fetched-not-found"
+                continue
+            _unavailable(spec, exc.reason)
+            result.sources[spec.key] = "unavailable"
+            continue
+        result.sources[spec.key] = "fetched"
+        result.fetched += 1
+    return result
+
+
+def _unavailable(spec: PrefetchSpec, reason: str) -> None:
+    log.warning(
+        "prefetch_unavailable key=%s reason=%s required=%s", spec.key, reason, spec.required
+    )
+    if spec.required:
+        raise PrefetchUnavailable(
+            f"Prefetch key '{spec.key}' was not provided and could not be fetched "
+            f"from the FHIR server ({reason}).",
+            expression=f"prefetch.{spec.key}",
+        )

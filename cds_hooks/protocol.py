@@ -1,0 +1,237 @@
+"""Flask-free orchestration of the CDS Hooks protocol (architecture §4, steps 2-7).
+
+``CdsCore`` holds what a process needs (settings, registry, knowledge base, feedback store,
+one HTTP session) and answers discovery, service calls and feedback with wire models or
+typed :mod:`cds_hooks.errors`. The Flask views only parse bytes, call one method, serialise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import requests
+from pydantic import ValidationError
+
+from cds_hooks.errors import (
+    HookMismatch,
+    InvalidJson,
+    InvalidRequest,
+    PayloadTooLarge,
+    UnknownService,
+)
+from cds_hooks.fhir_client import FhirClient, FhirClientConfig, fhir_server_allowed
+from cds_hooks.identity import ClientIdentity
+from cds_hooks.models import (
+    CONTEXT_MODELS,
+    CdsRequest,
+    CdsResponse,
+    DiscoveryResponse,
+    FeedbackRequest,
+)
+from cds_hooks.prefetch import resolve
+from cds_hooks.registry import Registry, ServiceDefinition
+from cds_hooks.settings import Settings
+from cds_hooks.store import FeedbackStore
+
+log = logging.getLogger(__name__)
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass(slots=True)
+class CallContext:
+    """Everything a service handler may use; built per hook call."""
+
+    service: ServiceDefinition
+    request: CdsRequest
+    context: dict[str, Any]
+    prefetch: dict[str, Any]
+    as_of: date
+    kb: Any
+    settings: Settings
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_json(raw: bytes, settings: Settings) -> Any:
+    """Parse a request body within the configured size, depth and string-length bounds."""
+    if len(raw) > settings.max_body_bytes:
+        raise PayloadTooLarge()
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise InvalidJson("The request body nests deeper than this service accepts.") from None
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidJson() from None
+    _check_shape(value, settings.max_json_depth, settings.max_string_length)
+    return value
+
+
+def _check_shape(value: Any, max_depth: int, max_string: int) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            if depth > max_depth:
+                raise InvalidJson("The request body nests deeper than this service accepts.")
+            for key, child in node.items():
+                if len(key) > max_string:
+                    raise InvalidJson("A JSON member name is longer than this service accepts.")
+                if isinstance(child, dict | list):
+                    stack.append((child, depth + 1))
+                elif isinstance(child, str) and len(child) > max_string:
+                    raise InvalidJson("A JSON string is longer than this service accepts.")
+        elif isinstance(node, list):
+            if depth > max_depth:
+                raise InvalidJson("The request body nests deeper than this service accepts.")
+            for child in node:
+                if isinstance(child, dict | list):
+                    stack.append((child, depth + 1))
+                elif isinstance(child, str) and len(child) > max_string:
+                    raise InvalidJson("A JSON string is longer than this service accepts.")
+        elif isinstance(node, str) and len(node) > max_string:
+            raise InvalidJson("A JSON string is longer than this service accepts.")
+
+
+def _error_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    parts: list[str] = [prefix] if prefix else []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def validation_error(exc: ValidationError, prefix: str = "") -> InvalidRequest:
+    """Turn the first pydantic error into a 400 naming the field (without echoing input)."""
+    err = exc.errors(include_input=False, include_url=False)[0]
+    path = _error_path(tuple(err["loc"]), prefix)
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        message = "required member is missing"
+    where = path or "request body"
+    return InvalidRequest(f"{where}: {message}", expression=path or None)
+
+
+class CdsCore:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        kb: Any,
+        store: FeedbackStore,
+        session: requests.Session | None = None,
+        clock: Callable[[], date] = utc_today,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.kb = kb
+        self.store = store
+        self.session = session or requests.Session()
+        self.session.trust_env = False  # never route callbacks through an environment proxy
+        self.clock = clock
+        self.fhir_config = FhirClientConfig(
+            timeout_s=settings.fhir_timeout_s,
+            max_pages=settings.fhir_max_pages,
+            max_response_bytes=settings.fhir_max_response_bytes,
+        )
+
+    # -- discovery ---------------------------------------------------------------------------
+    def discovery(self) -> DiscoveryResponse:
+        return DiscoveryResponse(services=[d.descriptor() for d in self.registry.all()])
+
+    def service(self, service_id: str) -> ServiceDefinition:
+        definition = self.registry.get(service_id)
+        if definition is None:
+            raise UnknownService()
+        return definition
+
+    # -- hook calls --------------------------------------------------------------------------
+    def parse_request(self, definition: ServiceDefinition, body: Any) -> CdsRequest:
+        if not isinstance(body, dict):
+            raise InvalidRequest("request body: must be a JSON object")
+        try:
+            request = CdsRequest.model_validate(body)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        if request.hook != definition.hook:
+            raise HookMismatch(
+                f"hook: service {definition.id} serves {definition.hook}, not the hook sent",
+                expression="hook",
+            )
+        try:
+            CONTEXT_MODELS[definition.hook].model_validate(request.context)
+        except ValidationError as exc:
+            raise validation_error(exc, "context") from None
+        return request
+
+    def fhir_client_for(self, request: CdsRequest, identity: ClientIdentity) -> FhirClient | None:
+        if request.fhir_server is None:
+            return None
+        prefixes = list(identity.fhir_servers) + list(self.settings.fhir_allowlist)
+        if not fhir_server_allowed(
+            request.fhir_server,
+            prefixes,
+            allow_insecure_loopback=self.settings.allow_insecure_loopback_fhir,
+        ):
+            log.warning("fhir_server_refused code=fhir-server-not-allowed")
+            return None
+        token = request.fhir_authorization.access_token if request.fhir_authorization else None
+        return FhirClient(self.session, request.fhir_server, token, self.fhir_config)
+
+    def call_service(
+        self, service_id: str, body: Any, identity: ClientIdentity
+    ) -> tuple[CdsResponse, dict[str, Any]]:
+        """Answer one hook call; returns the response and log fields (no patient data)."""
+        started = time.perf_counter()
+        definition = self.service(service_id)
+        request = self.parse_request(definition, body)
+        client = self.fhir_client_for(request, identity)
+        resolved = resolve(definition.prefetch, request.prefetch, request.context, client)
+        ctx = CallContext(
+            service=definition,
+            request=request,
+            context=request.context,
+            prefetch=resolved.data,
+            as_of=self.clock(),
+            kb=self.kb,
+            settings=self.settings,
+        )
+        cards = definition.handler(ctx)
+        response = CdsResponse(cards=cards)
+        fields = {
+            "hook_instance": request.hook_instance,
+            "service": definition.id,
+            "cards": len(cards),
+            "fetched": resolved.fetched,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            **{k: v for k, v in ctx.notes.items() if k in {"rules", "mapping_issues"}},
+        }
+        return response, fields
+
+    # -- feedback ----------------------------------------------------------------------------
+    def record_feedback(self, service_id: str, body: Any, identity: ClientIdentity) -> int:
+        self.service(service_id)
+        if not isinstance(body, dict):
+            raise InvalidRequest("request body: must be a JSON object")
+        try:
+            request = FeedbackRequest.model_validate(body)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        return self.store.record(service_id, request.feedback, identity.iss)
+
+    def ready(self) -> dict[str, bool]:
+        return {"knowledge_base": self.kb is not None, "database": self.store.ping()}
+
+
+def context_value(context: Mapping[str, Any], name: str) -> str | None:
+    value = context.get(name)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,142 @@
+"""The three sarcoma therapy-sequencing services: declarations and orchestration.
+
+Declared once here; discovery, prefetch checking and dispatch all derive from these
+declarations. ``handle`` is Flask-free: map FHIR to the patient model, evaluate the
+knowledge base, render cards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cds_hooks.cards import render
+from cds_hooks.models import Card
+from cds_hooks.protocol import CallContext
+from cds_hooks.registry import PrefetchSpec, ServiceDefinition
+from fhir_mapping import map_prefetch
+from rules import evaluate
+
+LOINC = "http://loinc.org"
+# Genomic results the rules read (clinical-coding.md §1.2, §1.6): the GRIG/mCODE variant
+# assessment, and the single-gene tests for KIT, PDGFRA, NTRK, ALK and the sarcoma fusions.
+GENOMIC_LOINC = (
+    "69548-6",  # Genetic variant assessment (GRIG / mCODE variant and fusion shape)
+    "55201-8",  # KIT gene targeted mutation analysis
+    "77171-7",  # KIT exon 11
+    "77172-5",  # KIT exon 9
+    "87732-4",  # KIT exon 13
+    "87731-6",  # KIT exon 17
+    "87733-2",  # KIT exon 8
+    "88519-4",  # KIT c.2447A>T (D816V)
+    "71357-8",  # PDGFRA exon 18
+    "77170-9",  # PDGFRA p.Asp842Val
+    "93813-4",  # NTRK1/2/3 rearrangements
+    "78205-2",  # ALK rearrangements (FISH)
+    "79206-9",  # EML4-ALK fusion transcript
+    "88744-8",  # EML4-ALK fusion transcript
+    "21804-0",  # EWSR1-WT1 (DSRCT)
+    "21807-3",  # EWSR1-ATF1 (clear cell sarcoma)
+    "21824-8",  # EWSR1-NR4A3 (extraskeletal myxoid chondrosarcoma)
+    "93806-8",  # EWSR1 rearrangements
+    "93808-4",  # MDM2 amplification
+)
+TBD_CODES = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
+STATUS_LOINC = (
+    "97509-4",  # mCODE CancerDiseaseStatus
+    "88040-1",  # Response to cancer treatment
+)
+
+
+def _codes(system: str, codes: tuple[str, ...]) -> str:
+    return ",".join(f"{system}|{code}" for code in codes)
+
+
+PREFETCH = (
+    PrefetchSpec("patient", "Patient/{{context.patientId}}", required=False, searchset=False),
+    PrefetchSpec("conditions", "Condition?patient={{context.patientId}}&_count=100"),
+    PrefetchSpec(
+        "genomics",
+        "Observation?patient={{context.patientId}}&code="
+        + _codes(LOINC, GENOMIC_LOINC)
+        + f",{TBD_CODES}|therapeutic-implication&_count=200",
+    ),
+    PrefetchSpec(
+        "diseaseStatus",
+        "Observation?patient={{context.patientId}}&code="
+        + _codes(LOINC, STATUS_LOINC)
+        + "&_sort=-date&_count=100",
+    ),
+    PrefetchSpec("medications", "MedicationRequest?patient={{context.patientId}}&_count=200"),
+)
+
+USAGE = (
+    "Needs the patient's Conditions (ICD-O-3, SNOMED CT or ICD-10-CM coded histology), "
+    "genomic Observations (KIT, PDGFRA, NTRK, ALK; Genomics Reporting IG, mCODE or single-gene "
+    "LOINC tests), CancerDiseaseStatus Observations and MedicationRequests with status and "
+    "statusReason. Missing prefetch keys are fetched from fhirServer; without either the "
+    "service answers 412. Advice is decision support for sarcoma specialists, not orders."
+)
+
+
+def handle(ctx: CallContext) -> list[Card]:
+    result = map_prefetch(ctx.prefetch, ctx.context)
+    recommendations = evaluate(result.patient, ctx.kb, ctx.as_of, ctx.service.hook)
+    draft_orders: dict[str, dict[str, Any]] = {}
+    bundle = ctx.context.get("draftOrders")
+    if isinstance(bundle, dict):
+        for entry in bundle.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("id"):
+                draft_orders[f"{resource.get('resourceType')}/{resource['id']}"] = resource
+    cards = render(
+        recommendations,
+        hook=ctx.service.hook,
+        hook_instance=ctx.request.hook_instance,
+        patient_id=str(ctx.context.get("patientId")),
+        draft_orders=draft_orders,
+        kb_version=ctx.kb.version,
+    )
+    ctx.notes["rules"] = ",".join(sorted({r.rule_id for r in recommendations})) or "-"
+    ctx.notes["mapping_issues"] = len(result.issues)
+    return cards
+
+
+SERVICES = (
+    ServiceDefinition(
+        id="sarcoma-patient-view",
+        hook="patient-view",
+        title="Sarcoma therapy sequencing",
+        description=(
+            "Summarises histology, driver biomarkers and lines of therapy for a patient with "
+            "soft-tissue sarcoma or GIST, recommends the next step with its evidence, and "
+            "points out missing molecular tests."
+        ),
+        usage_requirements=USAGE,
+        prefetch=PREFETCH,
+        handler=handle,
+    ),
+    ServiceDefinition(
+        id="sarcoma-order-select",
+        hook="order-select",
+        title="Sarcoma order check (selection)",
+        description=(
+            "Checks the selected systemic-therapy orders against histology, genotype, prior "
+            "lines, progression and CYP3A4 interactions, and suggests the right alternative."
+        ),
+        usage_requirements=USAGE,
+        prefetch=PREFETCH,
+        handler=handle,
+    ),
+    ServiceDefinition(
+        id="sarcoma-order-sign",
+        hook="order-sign",
+        title="Sarcoma order check (signing)",
+        description=(
+            "Before signing, warns on sarcoma therapy pitfalls in the draft orders (resistant "
+            "genotype, wrong dose, skipped sequence, drug interactions) with a fix to apply."
+        ),
+        usage_requirements=USAGE,
+        prefetch=PREFETCH,
+        handler=handle,
+    ),
+)

@@ -1,0 +1,262 @@
+"""The Flask application: thin views, CORS, security headers and the single error mapping.
+
+This is the only module that imports Flask. Views parse, make one call into
+:class:`cds_hooks.protocol.CdsCore`, and serialise; nothing clinical happens here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from datetime import date
+from typing import Any, Protocol
+
+import requests
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from cds_hooks.errors import (
+    CdsError,
+    InternalError,
+    InvalidJson,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from cds_hooks.identity import ANONYMOUS_LOCAL, ClientIdentity
+from cds_hooks.protocol import CdsCore, parse_json, utc_today
+from cds_hooks.registry import Registry
+from cds_hooks.settings import AuthMode, Settings, load_settings
+from cds_hooks.store import FeedbackStore, make_engine, migrate
+
+log = logging.getLogger("cds_hooks.web")
+access_log = logging.getLogger("cds_hooks.access")
+
+bp = Blueprint("cds", __name__)
+JSON_TYPES = {"application/json", "application/fhir+json"}
+CORS_ALLOW_HEADERS = "Authorization, Content-Type"
+CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
+
+
+class Authenticator(Protocol):
+    def authenticate(self, authorization: str | None, audience: str) -> ClientIdentity: ...
+
+
+class NoAuthentication:
+    """``CDS_AUTH_MODE=off``: only ever allowed on a loopback bind (checked by Settings)."""
+
+    def authenticate(self, authorization: str | None, audience: str) -> ClientIdentity:
+        return ANONYMOUS_LOCAL
+
+
+def core() -> CdsCore:
+    return current_app.extensions["cds"]  # type: ignore[no-any-return]
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        status=status,
+        mimetype="application/json",
+    )
+
+
+def request_json() -> Any:
+    """The JSON body, after the media-type and size checks; never echoed in errors."""
+    mimetype = (request.mimetype or "").lower()
+    if mimetype not in JSON_TYPES:
+        raise UnsupportedMediaType()
+    settings = core().settings
+    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+        raise PayloadTooLarge()
+    raw = request.stream.read(settings.max_body_bytes + 1)
+    return parse_json(raw, settings)
+
+
+# -- views -------------------------------------------------------------------------------------
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    return json_response(core().discovery().to_wire())
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    body = request_json()
+    response, fields = core().call_service(service_id, body, g.identity)
+    g.log_fields = fields
+    return json_response(response.to_wire())
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    body = request_json()
+    accepted = core().record_feedback(service_id, body, g.identity)
+    return json_response({"accepted": accepted})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    checks = core().ready()
+    if not all(checks.values()):
+        raise ServiceUnavailable("Not ready: " + ", ".join(k for k, ok in checks.items() if not ok))
+    return json_response({"status": "ready", "checks": checks})
+
+
+# -- cross-cutting -----------------------------------------------------------------------------
+
+PUBLIC_PATHS = {"/healthz", "/readyz"}
+
+
+def _before() -> Response | None:
+    g.started = time.perf_counter()
+    g.identity = ANONYMOUS_LOCAL
+    if request.method == "OPTIONS":
+        return Response(status=204)  # CORS preflight: no auth, headers added after
+    if request.path in PUBLIC_PATHS or not request.path.startswith("/cds-services"):
+        return None
+    audience = core().settings.external_base_url + request.path
+    authenticator: Authenticator = current_app.extensions["cds.auth"]
+    g.identity = authenticator.authenticate(request.headers.get("Authorization"), audience)
+    return None
+
+
+def _cors(response: Response) -> Response:
+    origins = core().settings.cors_origins
+    origin = request.headers.get("Origin")
+    if "*" in origins:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin and origin in origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers.add("Vary", "Origin")
+    response.headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
+    response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _after(response: Response) -> Response:
+    _cors(response)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        )
+    else:
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    response.headers.pop("Server", None)
+    fields = getattr(g, "log_fields", {})
+    access_log.info(
+        "request method=%s path=%s status=%s duration_ms=%.2f%s",
+        request.method,
+        request.url_rule.rule if request.url_rule else "-",
+        response.status_code,
+        (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+        "".join(f" {k}={v}" for k, v in fields.items()),
+    )
+    return response
+
+
+def _error_response(error: CdsError) -> Response:
+    if isinstance(error, Unauthorized):
+        log.warning("auth_failed code=%s", error.reason)
+        response = Response(status=401)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    log.info("cds_error code=%s status=%s", error.code, error.status)
+    return json_response(error.to_operation_outcome(), error.status)
+
+
+def _http_error(error: HTTPException) -> Response:
+    mapped: CdsError
+    if error.code == 404:
+        mapped = NotFound()
+    elif error.code == 405:
+        mapped = MethodNotAllowed()
+    elif error.code == 413:
+        mapped = PayloadTooLarge()
+    elif error.code == 415:
+        mapped = UnsupportedMediaType()
+    elif error.code == 400:
+        mapped = InvalidJson()
+    else:
+        mapped = InternalError()
+    response = _error_response(mapped)
+    if error.code == 405 and isinstance(error, HTTPException):
+        allowed = error.get_headers()
+        for name, value in allowed:
+            if name.lower() == "allow":
+                response.headers["Allow"] = value
+    return response
+
+
+def _unhandled(error: Exception) -> Response:
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else "?"
+    log.error("unhandled_error code=internal-error type=%s at=%s", type(error).__name__, where)
+    return _error_response(InternalError())
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: Registry | None = None,
+    kb: Any = None,
+    clock: Any = None,
+    session: requests.Session | None = None,
+    authenticator: Authenticator | None = None,
+) -> Flask:
+    """Build the app. Invalid settings or knowledge stop here, before any request is served."""
+    settings = settings or load_settings()
+    if kb is None:
+        from rules import load_kb
+
+        kb = load_kb()
+    if registry is None:
+        from cds_hooks.services import build_registry
+
+        registry = build_registry()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    store = FeedbackStore(engine)
+    session = session or requests.Session()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["cds"] = CdsCore(
+        settings, registry, kb, store, session=session, clock=clock or utc_today
+    )
+    if authenticator is None:
+        if settings.auth_mode is AuthMode.OFF:
+            authenticator = NoAuthentication()
+        else:
+            from cds_hooks.auth import build_authenticator
+
+            authenticator = build_authenticator(settings, engine, session)
+    app.extensions["cds.auth"] = authenticator
+    app.extensions["cds.engine"] = engine
+    app.register_blueprint(bp)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.register_error_handler(CdsError, _error_response)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unhandled)
+    return app
+
+
+def today() -> date:
+    return utc_today()
