@@ -19,7 +19,8 @@ SEEN: list[dict[str, Any]] = []
 def _handler(ctx: CallContext) -> list[Card]:
     SEEN.append(dict(ctx.prefetch))
     summary = "keys: " + ",".join(
-        f"{k}={'none' if v is None else v.get('resourceType')}" for k, v in sorted(ctx.prefetch.items())
+        f"{k}={'none' if v is None else v.get('resourceType')}"
+        for k, v in sorted(ctx.prefetch.items())
     )
     return [Card(summary=summary[:139], indicator="info", source=Source(label="echo"))]
 

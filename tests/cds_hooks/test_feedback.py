@@ -23,8 +23,10 @@ OVERRIDDEN = {
     "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
     "outcome": "overridden",
     # The Sandbox sends code and system only (item 77): display must not be required.
-    "overrideReason": {"reason": {"code": "tumour-board", "system": "urn:sarcoma-cds:override"},
-                       "userComment": "discussed at tumour board"},
+    "overrideReason": {
+        "reason": {"code": "tumour-board", "system": "urn:sarcoma-cds:override"},
+        "userComment": "discussed at tumour board",
+    },
     "outcomeTimestamp": "2026-11-23T10:01:00Z",
 }
 
@@ -37,14 +39,17 @@ def fb(make_app):
 
 def test_item75_78_batch_with_duplicates_is_accepted_and_stored_once(fb):
     app, client = fb
-    resp = client.post("/cds-services/echo/feedback",
-                       json={"feedback": [ACCEPTED, OVERRIDDEN, ACCEPTED]})
+    resp = client.post(
+        "/cds-services/echo/feedback", json={"feedback": [ACCEPTED, OVERRIDDEN, ACCEPTED]}
+    )
     assert resp.status_code == 200
     again = client.post("/cds-services/echo/feedback", json={"feedback": [OVERRIDDEN]})
     assert again.status_code == 200
     stored = app.extensions["cds"].store.all()
     assert [(s.outcome, s.override_code) for s in stored] == [
-        ("accepted", None), ("overridden", "tumour-board")]
+        ("accepted", None),
+        ("overridden", "tumour-board"),
+    ]
     assert stored[0].accepted_suggestions == ["e56e1945-20b3-4393-8503-a1a20fd73152"]
 
 
@@ -131,13 +136,16 @@ def test_store_is_idempotent_on_postgresql(postgres_engine):
 
 @pytest.mark.postgres
 def test_feedback_endpoint_on_postgresql(make_app, make_settings, postgres_engine):
-    app = make_app(make_settings(database_url=POSTGRES_URL), registry=echo_registry(),
-                   kb=STAND_IN_KB)
+    app = make_app(
+        make_settings(database_url=POSTGRES_URL), registry=echo_registry(), kb=STAND_IN_KB
+    )
     card = str(uuid.uuid4())
     item = {**OVERRIDDEN, "card": card}
     client = app.test_client()
     for _ in range(2):
-        assert client.post("/cds-services/echo/feedback", json={"feedback": [item]}).status_code == 200
+        assert (
+            client.post("/cds-services/echo/feedback", json={"feedback": [item]}).status_code == 200
+        )
     stored = [s for s in app.extensions["cds"].store.all("echo") if s.card_uuid == card]
     assert len(stored) == 1
 
@@ -146,20 +154,34 @@ def test_migration_upgrades_an_old_schema_without_losing_rows(tmp_path):
     url = f"sqlite:///{tmp_path}/old.sqlite3"
     engine0 = create_engine(url)
     with engine0.begin() as conn:  # the schema as migration 1 left it, with a row in it
-        conn.execute(text("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                          "name VARCHAR(200) NOT NULL, applied_at TIMESTAMP NOT NULL)"))
-        conn.execute(text("INSERT INTO schema_migrations VALUES (1, 'feedback table', "
-                          "'2026-01-01 00:00:00')"))
-        conn.execute(text(
-            "CREATE TABLE cds_feedback (id INTEGER PRIMARY KEY, dedupe_key VARCHAR(64) NOT NULL "
-            "UNIQUE, service_id VARCHAR(200) NOT NULL, card_uuid VARCHAR(200) NOT NULL, "
-            "outcome VARCHAR(20) NOT NULL, accepted_suggestions TEXT, override_system "
-            "VARCHAR(500), override_code VARCHAR(200), override_display VARCHAR(500), "
-            "user_comment TEXT, outcome_timestamp VARCHAR(64) NOT NULL, received_at TIMESTAMP "
-            "NOT NULL)"))
-        conn.execute(text("INSERT INTO cds_feedback (dedupe_key, service_id, card_uuid, outcome, "
-                          "outcome_timestamp, received_at) VALUES ('k', 's', 'card-1', "
-                          "'overridden', '2026-01-01T00:00:00Z', '2026-01-01 00:00:00')"))
+        conn.execute(
+            text(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                "name VARCHAR(200) NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO schema_migrations VALUES (1, 'feedback table', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TABLE cds_feedback (id INTEGER PRIMARY KEY, dedupe_key VARCHAR(64) NOT NULL "
+                "UNIQUE, service_id VARCHAR(200) NOT NULL, card_uuid VARCHAR(200) NOT NULL, "
+                "outcome VARCHAR(20) NOT NULL, accepted_suggestions TEXT, override_system "
+                "VARCHAR(500), override_code VARCHAR(200), override_display VARCHAR(500), "
+                "user_comment TEXT, outcome_timestamp VARCHAR(64) NOT NULL, received_at TIMESTAMP "
+                "NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO cds_feedback (dedupe_key, service_id, card_uuid, outcome, "
+                "outcome_timestamp, received_at) VALUES ('k', 's', 'card-1', "
+                "'overridden', '2026-01-01T00:00:00Z', '2026-01-01 00:00:00')"
+            )
+        )
     engine0.dispose()
     engine = make_engine(url)
     assert migrate(engine) == [2, 3]

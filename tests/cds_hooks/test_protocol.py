@@ -35,9 +35,7 @@ def body(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def echo_app(make_app, make_settings):
-    return make_app(
-        make_settings(fhir_allowlist=[FHIR]), registry=echo_registry(), kb=STAND_IN_KB
-    )
+    return make_app(make_settings(fhir_allowlist=[FHIR]), registry=echo_registry(), kb=STAND_IN_KB)
 
 
 @pytest.fixture
@@ -96,8 +94,13 @@ def test_item14_ill_typed_required_field_answers_400(echo, patch, path):
 
 
 def test_item14_fhir_authorization_without_fhir_server_is_400(echo):
-    auth = {"access_token": "t", "token_type": "Bearer", "expires_in": 300, "scope": "s",
-            "subject": "cds"}
+    auth = {
+        "access_token": "t",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "s",
+        "subject": "cds",
+    }
     resp = echo.post("/cds-services/echo", json=body(fhirAuthorization=auth))
     assert resp.status_code == 400
     assert "fhirServer" in resp.get_json()["issue"][0]["diagnostics"]
@@ -132,8 +135,12 @@ def test_item4_item17_unknown_members_and_extensions_are_tolerated(echo):
 
 
 def test_item15_fhir_authorization_without_expires_in_is_tolerated(echo):
-    auth = {"access_token": "t0k", "token_type": "Bearer", "scope": "user/Patient.read",
-            "subject": "cds"}
+    auth = {
+        "access_token": "t0k",
+        "token_type": "Bearer",
+        "scope": "user/Patient.read",
+        "subject": "cds",
+    }
     resp = echo.post("/cds-services/echo", json=body(fhirServer=FHIR, fhirAuthorization=auth))
     assert resp.status_code == 200
 
@@ -172,11 +179,22 @@ def test_deeply_nested_json_is_refused_with_400(echo):
 
 
 def order_body(hook: str, status: str = "draft", **context: Any) -> dict[str, Any]:
-    order = {"resourceType": "MedicationRequest", "id": "mr1", "status": status,
-             "intent": "order", "subject": {"reference": "Patient/p1"}}
-    ctx = {"userId": "Practitioner/1", "patientId": "p1",
-           "draftOrders": {"resourceType": "Bundle", "type": "collection",
-                           "entry": [{"resource": order}]}}
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mr1",
+        "status": status,
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+    }
+    ctx = {
+        "userId": "Practitioner/1",
+        "patientId": "p1",
+        "draftOrders": {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": order}],
+        },
+    }
     ctx.update(context)
     return {"hook": hook, "hookInstance": "h-1", "context": ctx}
 
@@ -268,12 +286,20 @@ def test_item34_null_prefetch_means_no_data_and_is_not_requeried(echo):
 
 
 def test_items34_40_45_absent_keys_are_fetched_with_bearer_token(echo):
-    auth = {"access_token": "s3cr3t-token", "token_type": "Bearer", "expires_in": 300,
-            "scope": "user/Patient.read user/Condition.read", "subject": "sarcoma-cds"}
+    auth = {
+        "access_token": "s3cr3t-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "user/Patient.read user/Condition.read",
+        "subject": "sarcoma-cds",
+    }
     payload = body(fhirServer=FHIR, fhirAuthorization=auth)
     del payload["prefetch"]
-    bundle = {"resourceType": "Bundle", "type": "searchset",
-              "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+    }
     with responses.RequestsMock() as mock:
         mock.get(f"{FHIR}/Patient/p1", json=PATIENT)
         mock.get(f"{FHIR}/Condition?patient=p1", json=bundle)
@@ -289,7 +315,9 @@ def test_item43_open_fhir_server_is_called_without_authorization(echo):
     payload = body(fhirServer=FHIR)
     del payload["prefetch"]["conditions"]
     with responses.RequestsMock() as mock:
-        mock.get(f"{FHIR}/Condition?patient=p1", json={"resourceType": "Bundle", "type": "searchset"})
+        mock.get(
+            f"{FHIR}/Condition?patient=p1", json={"resourceType": "Bundle", "type": "searchset"}
+        )
         assert echo.post("/cds-services/echo", json=payload).status_code == 200
         assert "Authorization" not in mock.calls[0].request.headers
 
@@ -298,13 +326,20 @@ def test_item34_paged_searchset_is_followed_to_the_end(echo):
     page2 = f"{FHIR}/Condition?patient=p1&page=2"
     payload = body(fhirServer=FHIR)
     payload["prefetch"]["conditions"] = {
-        "resourceType": "Bundle", "type": "searchset",
+        "resourceType": "Bundle",
+        "type": "searchset",
         "link": [{"relation": "next", "url": page2}],
         "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
     }
     with responses.RequestsMock() as mock:
-        mock.get(page2, json={"resourceType": "Bundle", "type": "searchset",
-                              "entry": [{"resource": {"resourceType": "Condition", "id": "c2"}}]})
+        mock.get(
+            page2,
+            json={
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": {"resourceType": "Condition", "id": "c2"}}],
+            },
+        )
         assert echo.post("/cds-services/echo", json=payload).status_code == 200
     ids = [e["resource"]["id"] for e in SEEN[-1]["conditions"]["entry"]]
     assert ids == ["c1", "c2"]
@@ -317,7 +352,9 @@ def test_item34_operation_outcome_in_prefetch_is_refetched_from_the_server(echo)
         "issue": [{"severity": "error", "code": "timeout"}],
     }
     with responses.RequestsMock() as mock:
-        mock.get(f"{FHIR}/Condition?patient=p1", json={"resourceType": "Bundle", "type": "searchset"})
+        mock.get(
+            f"{FHIR}/Condition?patient=p1", json={"resourceType": "Bundle", "type": "searchset"}
+        )
         assert echo.post("/cds-services/echo", json=payload).status_code == 200
     assert SEEN[-1]["conditions"]["resourceType"] == "Bundle"
 
@@ -368,8 +405,11 @@ def test_redirects_from_the_fhir_server_are_not_followed(echo):
     payload = body(fhirServer=FHIR)
     del payload["prefetch"]["conditions"]
     with responses.RequestsMock() as mock:
-        mock.get(f"{FHIR}/Condition?patient=p1", status=302,
-                 headers={"Location": "https://evil.example.net/steal"})
+        mock.get(
+            f"{FHIR}/Condition?patient=p1",
+            status=302,
+            headers={"Location": "https://evil.example.net/steal"},
+        )
         resp = echo.post("/cds-services/echo", json=payload)
         assert len(mock.calls) == 1
     assert resp.status_code == 412
@@ -378,7 +418,8 @@ def test_redirects_from_the_fhir_server_are_not_followed(echo):
 def test_next_links_off_the_fhir_base_are_not_followed(echo):
     payload = body(fhirServer=FHIR)
     payload["prefetch"]["conditions"] = {
-        "resourceType": "Bundle", "type": "searchset",
+        "resourceType": "Bundle",
+        "type": "searchset",
         "link": [{"relation": "next", "url": "https://evil.example.net/page2"}],
     }
     with responses.RequestsMock() as mock:
@@ -388,8 +429,11 @@ def test_next_links_off_the_fhir_base_are_not_followed(echo):
 
 
 def test_oversized_fhir_response_is_refused(make_app, make_settings):
-    app = make_app(make_settings(fhir_allowlist=[FHIR], fhir_max_response_bytes=2048),
-                   registry=echo_registry(), kb=STAND_IN_KB)
+    app = make_app(
+        make_settings(fhir_allowlist=[FHIR], fhir_max_response_bytes=2048),
+        registry=echo_registry(),
+        kb=STAND_IN_KB,
+    )
     payload = body(fhirServer=FHIR)
     del payload["prefetch"]["conditions"]
     big = {"resourceType": "Bundle", "type": "searchset", "id": "x" * 5000}
@@ -402,13 +446,18 @@ def test_oversized_fhir_response_is_refused(make_app, make_settings):
 # -- I. CORS: items 59-61 -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/cds-services", "/cds-services/echo", "/cds-services/echo/feedback"])
+@pytest.mark.parametrize(
+    "path", ["/cds-services", "/cds-services/echo", "/cds-services/echo/feedback"]
+)
 def test_item60_preflight_on_every_endpoint(echo, path):
-    resp = echo.options(path, headers={
-        "Origin": "https://sandbox.cds-hooks.org",
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type",
-    })
+    resp = echo.options(
+        path,
+        headers={
+            "Origin": "https://sandbox.cds-hooks.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert resp.status_code in {200, 204}
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in resp.headers["Access-Control-Allow-Methods"]
@@ -433,9 +482,14 @@ def test_item61_cors_headers_on_post_and_error_responses(echo, method, path, kwa
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_cors_allowlisted_origins_are_echoed_and_others_get_no_allow_origin(make_app, make_settings):
-    app = make_app(make_settings(cors_origins=["https://ehr.example.org"]),
-                   registry=echo_registry(), kb=STAND_IN_KB)
+def test_cors_allowlisted_origins_are_echoed_and_others_get_no_allow_origin(
+    make_app, make_settings
+):
+    app = make_app(
+        make_settings(cors_origins=["https://ehr.example.org"]),
+        registry=echo_registry(),
+        kb=STAND_IN_KB,
+    )
     c = app.test_client()
     ok = c.get("/cds-services", headers={"Origin": "https://ehr.example.org"})
     assert ok.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
@@ -461,9 +515,17 @@ def test_unhandled_failure_answers_500_without_stack_trace(make_app, make_settin
         raise RuntimeError("secret patient detail Jane Doe")
 
     registry = Registry()
-    registry.register(ServiceDefinition(id="boom", hook="patient-view", title="b",
-                                        description="fails", usage_requirements="",
-                                        prefetch=(), handler=boom))
+    registry.register(
+        ServiceDefinition(
+            id="boom",
+            hook="patient-view",
+            title="b",
+            description="fails",
+            usage_requirements="",
+            prefetch=(),
+            handler=boom,
+        )
+    )
     app = make_app(make_settings(), registry=registry, kb=STAND_IN_KB)
     resp = app.test_client().post("/cds-services/boom", json=body())
     assert resp.status_code == 500
