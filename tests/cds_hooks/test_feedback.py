@@ -167,8 +167,9 @@ def test_migration_upgrades_an_old_schema_without_losing_rows(tmp_path):
         )
         conn.execute(
             text(
-                "CREATE TABLE cds_feedback (id INTEGER PRIMARY KEY, dedupe_key VARCHAR(64) NOT NULL "
-                "UNIQUE, service_id VARCHAR(200) NOT NULL, card_uuid VARCHAR(200) NOT NULL, "
+                "CREATE TABLE cds_feedback (id INTEGER PRIMARY KEY, dedupe_key VARCHAR(64) "
+                "NOT NULL UNIQUE, service_id VARCHAR(200) NOT NULL, "
+                "card_uuid VARCHAR(200) NOT NULL, "
                 "outcome VARCHAR(20) NOT NULL, accepted_suggestions TEXT, override_system "
                 "VARCHAR(500), override_code VARCHAR(200), override_display VARCHAR(500), "
                 "user_comment TEXT, outcome_timestamp VARCHAR(64) NOT NULL, received_at TIMESTAMP "
