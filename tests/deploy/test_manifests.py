@@ -1,0 +1,117 @@
+"""Deployment files validate offline: Kubernetes schemas, the Compose spec, Dockerfile rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S_VERSION = "1.30.0"
+MANIFESTS = sorted(p for p in (DEPLOY / "k8s").glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
+def test_kubernetes_manifest_validates_against_the_strict_schema(path):
+    documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    assert documents
+    for document in documents:
+        kubernetes_validate.validate(document, K8S_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_manifest():
+    listed = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())["resources"]
+    assert sorted(listed) == sorted(p.name for p in MANIFESTS)
+
+
+def _kinds() -> dict[str, dict]:
+    out = {}
+    for path in MANIFESTS:
+        for document in yaml.safe_load_all(path.read_text()):
+            out[document["kind"]] = document
+    return out
+
+
+def test_deployment_probes_resources_and_non_root():
+    deployment = _kinds()["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["resources"]["requests"]["cpu"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert deployment["spec"]["replicas"] >= 2
+    # Replicas share the feedback store and JWT replay cache: the database URL is a Secret.
+    refs = {next(iter(r)): r[next(iter(r))]["name"] for r in container["envFrom"]}
+    assert refs["secretRef"] in {s["metadata"]["name"] for s in [_kinds()["Secret"]]}
+    assert "postgresql" in _kinds()["Secret"]["stringData"]["CDS_DATABASE_URL"]
+
+
+def test_hpa_and_pdb_target_the_deployment():
+    kinds = _kinds()
+    assert kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == "sarcoma-cds"
+    assert kinds["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 2
+    labels = kinds["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == labels
+
+
+def test_configmap_settings_are_valid_settings(tmp_path, monkeypatch):
+    from cds_hooks.settings import Settings
+
+    data = dict(_kinds()["ConfigMap"]["data"])
+    clients = tmp_path / "trusted-clients.yaml"
+    clients.write_text(data.pop("trusted-clients.yaml"))
+    data.pop("CDS_FORWARDED_ALLOW_IPS")  # read by gunicorn.conf.py, not by the app
+    data["CDS_TRUSTED_CLIENTS_FILE"] = str(clients)
+    for key, value in data.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.auth_mode == "jwt"
+    assert settings.fhir_allowlist == ["https://fhir.hospital.example.org/api/FHIR/R4"]
+
+
+def test_compose_file_validates_against_the_compose_spec():
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(DEPLOY / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert set(compose["services"]) == {"cds", "db"}
+    assert "postgresql" in compose["services"]["cds"]["environment"]["CDS_DATABASE_URL"]
+
+
+def test_dockerfile_runs_as_non_root_with_a_healthcheck_and_no_build_tools():
+    text = (DEPLOY / "Dockerfile").read_text()
+    final_stage = text.split("\nFROM ")[-1]
+    assert final_stage.startswith("python:3.11-slim")
+    assert "USER 10001" in final_stage
+    assert "HEALTHCHECK" in final_stage and "/healthz" in final_stage
+    assert "apt-get" not in final_stage and "gcc" not in final_stage
+    assert "gunicorn.conf.py" in final_stage
+
+
+def test_gunicorn_config_timeouts_stay_below_the_ehr():
+    spec = importlib.util.spec_from_file_location("gconf", DEPLOY / "gunicorn.conf.py")
+    assert spec and spec.loader
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    assert config.workers >= 1
+    assert config.timeout <= 10
+    assert config.graceful_timeout >= config.timeout
+    assert config.accesslog is None
