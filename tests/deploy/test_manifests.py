@@ -77,7 +77,7 @@ def test_configmap_settings_are_valid_settings(tmp_path, monkeypatch):
 
 
 def test_compose_file_validates_against_the_compose_spec():
-    result = subprocess.run(  # noqa: S603 - fixed argv
+    result = subprocess.run(
         [
             sys.executable,
             "-m",
