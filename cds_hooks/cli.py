@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import multiprocessing
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
+from cds_hooks.observability import configure_logging
 from cds_hooks.settings import AuthMode, Settings, SettingsError, load_settings
 
 COMMAND_MODULES = (
@@ -35,14 +37,6 @@ BANNER = """
 """
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-        stream=sys.stderr,
-    )
-
-
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.host:
@@ -55,6 +49,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sarcoma-cds: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if not args.dev and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # gunicorn workers are separate processes: metrics are aggregated through files.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sarcoma-cds-metrics-")
     if settings.auth_mode is AuthMode.OFF:
         print(BANNER.format(host=settings.host), file=sys.stderr)
     from cds_hooks.web import create_app
@@ -90,12 +87,19 @@ def _gunicorn(app: Any, settings: Settings) -> int:
             self.cfg.set("keepalive", 5)
             self.cfg.set("accesslog", None)
             self.cfg.set("limit_request_line", 8190)
+            self.cfg.set("child_exit", _child_exit)
 
         def load(self) -> Any:
             return app
 
     _App().run()
     return 0
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def build_parser() -> argparse.ArgumentParser:

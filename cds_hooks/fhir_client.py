@@ -18,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from cds_hooks.observability import FHIR_CALLBACK_FAILURES, FHIR_CALLBACK_LATENCY
+
 log = logging.getLogger(__name__)
 
 
@@ -102,6 +104,16 @@ class FhirClient:
         return headers
 
     def _get(self, url: str, deadline: float) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            return self._get_once(url, deadline)
+        except FhirUnavailable as exc:
+            FHIR_CALLBACK_FAILURES.labels(exc.reason).inc()
+            raise
+        finally:
+            FHIR_CALLBACK_LATENCY.observe(time.perf_counter() - started)
+
+    def _get_once(self, url: str, deadline: float) -> dict[str, Any]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FhirUnavailable("timeout")

@@ -29,6 +29,7 @@ from cds_hooks.errors import (
     UnsupportedMediaType,
 )
 from cds_hooks.identity import ANONYMOUS_LOCAL, ClientIdentity
+from cds_hooks.observability import REQUEST_LATENCY, REQUESTS, metrics_payload
 from cds_hooks.protocol import CdsCore, parse_json, utc_today
 from cds_hooks.registry import Registry
 from cds_hooks.settings import AuthMode, Settings, load_settings
@@ -106,6 +107,12 @@ def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
+@bp.get("/metrics")
+def metrics() -> Response:
+    payload, content_type = metrics_payload()
+    return Response(payload, status=200, content_type=content_type)
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
     checks = core().ready()
@@ -116,7 +123,7 @@ def readyz() -> Response:
 
 # -- cross-cutting -----------------------------------------------------------------------------
 
-PUBLIC_PATHS = {"/healthz", "/readyz"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
 
 
 def _before() -> Response | None:
@@ -159,19 +166,29 @@ def _after(response: Response) -> Response:
     else:
         response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
     response.headers.pop("Server", None)
-    fields = getattr(g, "log_fields", {})
-    access_log.info(
-        "request method=%s path=%s status=%s duration_ms=%.2f%s",
-        request.method,
-        request.url_rule.rule if request.url_rule else "-",
-        response.status_code,
-        (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-        "".join(f" {k}={v}" for k, v in fields.items()),
-    )
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    service_id = (request.view_args or {}).get("service_id")
+    service = service_id if service_id and core().registry.get(service_id) else "-"
+    if request.method != "OPTIONS" and endpoint != "/metrics":
+        REQUESTS.labels(endpoint, service, str(response.status_code)).inc()
+        REQUEST_LATENCY.labels(endpoint, service).observe(elapsed)
+    fields = {
+        "method": request.method,
+        "endpoint": endpoint,
+        "service": service,
+        "status": response.status_code,
+        "duration_ms": round(elapsed * 1000, 2),
+        **getattr(g, "log_fields", {}),
+    }
+    if getattr(g, "error_code", None):
+        fields["error_code"] = g.error_code
+    access_log.info("request", extra=fields)
     return response
 
 
 def _error_response(error: CdsError) -> Response:
+    g.error_code = error.reason if isinstance(error, Unauthorized) else error.code
     if isinstance(error, Unauthorized):
         log.warning("auth_failed code=%s", error.reason)
         response = Response(status=401)

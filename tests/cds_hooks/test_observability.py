@@ -1,0 +1,62 @@
+"""/metrics after a hook call, and one structured JSON log line per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from cds_hooks.observability import JsonFormatter
+from tests.cds_hooks.echo_service import STAND_IN_KB, echo_registry
+
+BODY = {
+    "hook": "patient-view",
+    "hookInstance": "7f0e4b0a-7a37-4a43-9f3e-7c3b1f0b6b21",
+    "context": {"userId": "Practitioner/1", "patientId": "p1"},
+    "prefetch": {"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": None},
+}
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_requests_per_service_and_status(make_app):
+    app = make_app(registry=echo_registry(), kb=STAND_IN_KB)
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    client.post("/cds-services/echo", json=BODY)
+    client.post("/cds-services/echo", json={**BODY, "prefetch": {}})  # 412
+    after = client.get("/metrics")
+    assert after.status_code == 200
+    assert after.mimetype == "text/plain"
+    text = after.get_data(as_text=True)
+    for status in ("200", "412"):
+        labels = {"endpoint": "/cds-services/<service_id>", "service": "echo", "status": status}
+        assert _sample(text, "cds_requests_total", **labels) == (
+            _sample(before, "cds_requests_total", **labels) + 1
+        )
+    assert "cds_request_duration_seconds_bucket" in text
+
+
+def test_unknown_service_ids_do_not_become_metric_labels(make_app):
+    app = make_app(registry=echo_registry(), kb=STAND_IN_KB)
+    client = app.test_client()
+    client.post("/cds-services/attacker-chosen-label", json=BODY)
+    assert "attacker-chosen-label" not in client.get("/metrics").get_data(as_text=True)
+
+
+def test_one_json_log_line_per_request_with_ids_codes_and_timings(make_app, caplog):
+    app = make_app(registry=echo_registry(), kb=STAND_IN_KB)
+    with caplog.at_level(logging.INFO, logger="cds_hooks.access"):
+        app.test_client().post("/cds-services/echo", json={**BODY, "prefetch": {}})
+    records = [r for r in caplog.records if r.name == "cds_hooks.access"]
+    assert len(records) == 1
+    line = json.loads(JsonFormatter().format(records[0]))
+    assert line["msg"] == "request"
+    assert line["service"] == "echo"
+    assert line["status"] == 412
+    assert line["error_code"] == "prefetch-unavailable"
+    assert isinstance(line["duration_ms"], float)
