@@ -34,7 +34,7 @@ pytest: $(STAMP)
 test: lint typecheck imports pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

@@ -1,0 +1,244 @@
+"""Benchmark: the service under gunicorn exactly as production runs it, loaded by wrk.
+
+Prints throughput, p50/p95/p99 and errors for four workloads, the ratio of each to the floor
+(a bare Flask endpoint under the same gunicorn settings, same body), and writes the figures to
+``bench/results.json``. Run with ``make bench``; it needs only this checkout (wrk is installed
+from Debian when missing and the script runs as root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.workloads import (
+    fhir_resources,
+    order_sign_body,
+    patient_view_body,
+)
+from tests.peers import free_port, put_resources, sekmet_server
+
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+LUA = ROOT / "bench" / "report.lua"
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "wrk"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
+        found = shutil.which("wrk")
+        if found:
+            return found
+    sys.exit("bench: wrk is needed (Debian package 'wrk'); install it and run again")
+
+
+@contextmanager
+def gunicorn(app: str, port: int, env: dict[str, str], workdir: Path) -> Iterator[str]:
+    log = (workdir / f"gunicorn-{port}.log").open("wb")
+    full_env = {
+        **os.environ,
+        **env,
+        "CDS_HOST": "127.0.0.1",
+        "CDS_PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"prom-{port}"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), app],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn {app} exited; see {log.name}")
+            try:
+                requests.get(base + "/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {app} did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def run_wrk(
+    wrk: str, url: str, body_file: Path, connections: int, seconds: int, warmup: int
+) -> dict[str, float]:
+    env = {**os.environ, "BENCH_BODY": str(body_file)}
+    if warmup:
+        subprocess.run(
+            [wrk, "-t2", f"-c{connections}", f"-d{warmup}s", "-s", str(LUA), url],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
+    raw = json.loads(line.removeprefix("BENCH_JSON "))
+    errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
+    return {
+        "requests": raw["requests"],
+        "throughput_rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "errors": errors,
+    }
+
+
+def check_answer(url: str, body: dict, expect_cards: bool) -> int:
+    resp = requests.post(url, json=body, timeout=30)
+    if resp.status_code != 200:
+        raise RuntimeError(f"{url} answered {resp.status_code}: {resp.text[:300]}")
+    cards = resp.json()["cards"]
+    if expect_cards and not cards:
+        raise RuntimeError(f"{url} answered no cards; the workload would not be realistic")
+    return len(cards)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    results: dict[str, dict] = {}
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        fhir = stack.enter_context(sekmet_server(workdir / "sekmet"))
+        put_resources(fhir, fhir_resources(200))
+        service_env = {
+            "CDS_AUTH_MODE": "off",
+            "CDS_FHIR_ALLOWLIST": fhir,
+            "CDS_DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
+            "CDS_LOG_LEVEL": "WARNING",
+        }
+        service = stack.enter_context(
+            gunicorn("cds_hooks.wsgi:app", free_port(), service_env, workdir)
+        )
+        floor = stack.enter_context(
+            gunicorn("bench.floor_app:app", free_port(), {"CDS_LOG_LEVEL": "WARNING"}, workdir)
+        )
+        bodies = {
+            "1-order-sign-200": order_sign_body(200),
+            "2-order-sign-1000": order_sign_body(1000),
+            "3-patient-view-fetch": patient_view_body(fhir),
+        }
+        files = {}
+        for name, body in bodies.items():
+            files[name] = workdir / f"{name}.json"
+            files[name].write_text(json.dumps(body))
+        urls = {
+            "1-order-sign-200": f"{service}/cds-services/sarcoma-order-sign",
+            "2-order-sign-1000": f"{service}/cds-services/sarcoma-order-sign",
+            "3-patient-view-fetch": f"{service}/cds-services/sarcoma-patient-view",
+        }
+        cards = {name: check_answer(urls[name], bodies[name], True) for name in bodies}
+        for floor_name, body_name in (
+            ("4-floor-200", "1-order-sign-200"),
+            ("4-floor-1000", "2-order-sign-1000"),
+        ):
+            results[floor_name] = run_wrk(
+                wrk,
+                f"{floor}/cds-services/floor",
+                files[body_name],
+                args.connections,
+                args.seconds,
+                args.warmup,
+            )
+        for name in bodies:
+            results[name] = run_wrk(
+                wrk, urls[name], files[name], args.connections, args.seconds, args.warmup
+            )
+            results[name]["cards"] = cards[name]
+    results["1-order-sign-200"]["ratio_to_floor"] = round(
+        results["1-order-sign-200"]["throughput_rps"] / results["4-floor-200"]["throughput_rps"], 3
+    )
+    results["2-order-sign-1000"]["ratio_to_floor"] = round(
+        results["2-order-sign-1000"]["throughput_rps"] / results["4-floor-1000"]["throughput_rps"],
+        3,
+    )
+    results["3-patient-view-fetch"]["p50_over_workload1_p50"] = round(
+        results["3-patient-view-fetch"]["p50_ms"] / results["1-order-sign-200"]["p50_ms"], 2
+    )
+    targets = {
+        "workload 1 >= 40% of floor": results["1-order-sign-200"]["ratio_to_floor"] >= 0.40,
+        "workload 1 p99 < 50 ms": results["1-order-sign-200"]["p99_ms"] < 50,
+        "workload 2 >= 25% of floor": results["2-order-sign-1000"]["ratio_to_floor"] >= 0.25,
+        "workload 3 p50 < 4x workload 1": results["3-patient-view-fetch"]["p50_over_workload1_p50"]
+        < 4,
+        "no errors": all(r["errors"] == 0 for r in results.values()),
+    }
+    document = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "settings": {
+            "connections": args.connections,
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "gunicorn": "deploy/gunicorn.conf.py",
+        },
+        "results": results,
+        "targets": targets,
+    }
+    args.out.write_text(json.dumps(document, indent=2) + "\n")
+    print(
+        f"{'workload':24} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>6} {'ratio':>6}"
+    )
+    for name, r in results.items():
+        ratio = r.get("ratio_to_floor", "")
+        print(
+            f"{name:24} {r['throughput_rps']:9.1f} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f} "
+            f"{r['p99_ms']:8.2f} {r['errors']:6d} {ratio!s:>6}"
+        )
+    for target, ok in targets.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {target}")
+    print(f"figures written to {args.out}")
+    return 0 if all(targets.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
