@@ -34,10 +34,11 @@ from cds_hooks.models import (
     DiscoveryResponse,
     FeedbackRequest,
 )
+from cds_hooks.observability import CARDS, FEEDBACK, MAPPING_ISSUES
 from cds_hooks.prefetch import resolve
 from cds_hooks.registry import Registry, ServiceDefinition
 from cds_hooks.settings import Settings
-from cds_hooks.store import FeedbackStore
+from cds_hooks.store import CardLedger, FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,11 @@ class CdsCore:
         self.registry = registry
         self.kb = kb
         self.store = store
+        self.ledger = CardLedger(store.engine)
         self.session = session or requests.Session()
         self.session.trust_env = False  # never route callbacks through an environment proxy
         self.clock = clock
+        self.override_codes: frozenset[str] = frozenset()
         self.fhir_config = FhirClientConfig(
             timeout_s=settings.fhir_timeout_s,
             max_pages=settings.fhir_max_pages,
@@ -207,6 +210,12 @@ class CdsCore:
         )
         cards = definition.handler(ctx)
         response = CdsResponse(cards=cards)
+        issued: list[tuple[str, str, str]] = ctx.notes.get("issued", [])
+        for _uuid, rule_id, indicator in issued:
+            CARDS.labels(definition.id, rule_id, indicator).inc()
+        self.ledger.record(definition.id, issued)
+        for kind, count in ctx.notes.get("issue_kinds", {}).items():
+            MAPPING_ISSUES.labels(kind).inc(count)
         fields = {
             "hook_instance": request.hook_instance,
             "service": definition.id,
@@ -226,7 +235,19 @@ class CdsCore:
             request = FeedbackRequest.model_validate(body)
         except ValidationError as exc:
             raise validation_error(exc) from None
-        return self.store.record(service_id, request.feedback, identity.iss)
+        accepted = self.store.record(service_id, request.feedback, identity.iss)
+        self.ledger.flush()  # cards issued moments ago must be attributable
+        rules = self.store.rules_for(item.card for item in request.feedback)
+        for item in request.feedback:
+            reason = item.override_reason.reason if item.override_reason else None
+            code = reason.code if reason and reason.code in self.override_codes else "other"
+            FEEDBACK.labels(
+                service_id,
+                rules.get(item.card, "unknown"),
+                item.outcome,
+                code if item.outcome == "overridden" and reason else "-",
+            ).inc()
+        return accepted
 
     def ready(self) -> dict[str, bool]:
         return {"knowledge_base": self.kb is not None, "database": self.store.ping()}

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,6 +78,17 @@ jwt_replay = Table(
 )
 
 
+issued_cards = Table(
+    "cds_issued_cards",
+    metadata,
+    Column("card_uuid", String(64), primary_key=True),
+    Column("service_id", String(200), nullable=False),
+    Column("rule_id", String(200), nullable=False, index=True),
+    Column("indicator", String(20), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+
+
 def _m1_feedback(conn: Connection) -> None:
     schema_migrations.create(conn, checkfirst=True)
     feedback.create(conn, checkfirst=True)
@@ -89,10 +104,15 @@ def _m3_jwt_replay(conn: Connection) -> None:
     jwt_replay.create(conn, checkfirst=True)
 
 
+def _m4_issued_cards(conn: Connection) -> None:
+    issued_cards.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "feedback table", _m1_feedback),
     (2, "feedback client issuer column", _m2_feedback_client),
     (3, "jwt replay cache", _m3_jwt_replay),
+    (4, "issued cards ledger (card uuid -> rule) for feedback attribution", _m4_issued_cards),
 ]
 
 
@@ -236,6 +256,38 @@ class FeedbackStore:
                 for row in conn.execute(query)
             ]
 
+    def rules_for(self, card_uuids: Iterable[str]) -> dict[str, str]:
+        """The rule behind each known card uuid (from the issued-cards ledger)."""
+        wanted = list(dict.fromkeys(card_uuids))
+        if not wanted:
+            return {}
+        query = select(issued_cards.c.card_uuid, issued_cards.c.rule_id).where(
+            issued_cards.c.card_uuid.in_(wanted)
+        )
+        with self.engine.connect() as conn:
+            return {row.card_uuid: row.rule_id for row in conn.execute(query)}
+
+    def report(self) -> list[dict[str, Any]]:
+        """Feedback per rule: accepted / overridden counts and override reasons."""
+        query = (
+            select(
+                func.coalesce(issued_cards.c.rule_id, "unknown").label("rule_id"),
+                feedback.c.outcome,
+                feedback.c.override_code,
+                feedback.c.override_display,
+                func.count().label("n"),
+            )
+            .select_from(
+                feedback.outerjoin(issued_cards, feedback.c.card_uuid == issued_cards.c.card_uuid)
+            )
+            .group_by(
+                "rule_id", feedback.c.outcome, feedback.c.override_code, feedback.c.override_display
+            )
+            .order_by("rule_id", feedback.c.outcome)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(feedback)).scalar_one())
@@ -247,3 +299,63 @@ class FeedbackStore:
         except Exception:  # readiness must answer, whatever the driver raises
             return False
         return True
+
+
+class CardLedger:
+    """Remembers which rule produced each issued card uuid, so feedback can be attributed.
+
+    Writes are batched off the request path: ``record`` only appends to a queue; a daemon
+    thread (started lazily in each gunicorn worker) inserts the batch every half second.
+    """
+
+    def __init__(self, engine: Engine, interval_s: float = 0.5, max_pending: int = 10_000) -> None:
+        self.engine = engine
+        self.interval_s = interval_s
+        self.max_pending = max_pending
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def record(self, service_id: str, cards: Iterable[tuple[str, str, str]]) -> None:
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "card_uuid": u,
+                "service_id": service_id,
+                "rule_id": r,
+                "indicator": i,
+                "issued_at": now,
+            }
+            for u, r, i in cards
+        ]
+        if not rows:
+            return
+        with self._lock:
+            if len(self._pending) < self.max_pending:
+                self._pending.extend(rows)
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, daemon=True, name="card-ledger")
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval_s)
+            try:
+                self.flush()
+            except Exception:  # the ledger must never take the service down
+                logging.getLogger(__name__).warning("card_ledger_flush_failed")
+
+    def flush(self) -> int:
+        with self._lock:
+            rows, self._pending = self._pending, []
+        if not rows:
+            return 0
+        unique = list({row["card_uuid"]: row for row in rows}.values())
+        stmt = _insert(self.engine, issued_cards).on_conflict_do_nothing(
+            index_elements=["card_uuid"]
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt, unique)
+        return len(unique)

@@ -185,7 +185,7 @@ def test_migration_upgrades_an_old_schema_without_losing_rows(tmp_path):
         )
     engine0.dispose()
     engine = make_engine(url)
-    assert migrate(engine) == [2, 3]
+    assert migrate(engine) == [2, 3, 4]
     assert migrate(engine) == []
     columns = {c["name"] for c in inspect(engine).get_columns("cds_feedback")}
     assert "client_iss" in columns
