@@ -41,12 +41,14 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"sarcoma-cds: {exc}", file=sys.stderr)
-        return 2
-    engine = make_engine(args.database_url or settings.database_url)
+    url = args.database_url
+    if not url:
+        try:
+            url = load_settings().database_url
+        except SettingsError as exc:
+            print(f"sarcoma-cds: {exc}", file=sys.stderr)
+            return 2
+    engine = make_engine(url)
     migrate(engine)
     report = summarise(FeedbackStore(engine).report())
     engine.dispose()

@@ -6,6 +6,7 @@ on clinical content, while the clinical services are tested through the real reg
 
 from __future__ import annotations
 
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +23,11 @@ def _handler(ctx: CallContext) -> list[Card]:
         f"{k}={'none' if v is None else v.get('resourceType')}"
         for k, v in sorted(ctx.prefetch.items())
     )
-    return [Card(summary=summary[:139], indicator="info", source=Source(label="echo"))]
+    card_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, ctx.request.hook_instance))
+    ctx.notes["issued"] = [(card_uuid, "echo-rule", "info")]
+    return [
+        Card(uuid=card_uuid, summary=summary[:139], indicator="info", source=Source(label="echo"))
+    ]
 
 
 def echo_registry(required: bool = True) -> Registry:

@@ -191,3 +191,48 @@ def test_migration_upgrades_an_old_schema_without_losing_rows(tmp_path):
     assert "client_iss" in columns
     assert [s.card_uuid for s in FeedbackStore(engine).all()] == ["card-1"]
     engine.dispose()
+
+
+def test_feedback_report_attributes_feedback_to_the_rule_that_issued_the_card(
+    make_app, make_settings, tmp_path, capsys
+):
+    import json as _json
+
+    from cds_hooks.cli import main
+
+    url = f"sqlite:///{tmp_path}/report.sqlite3"
+    app = make_app(make_settings(database_url=url), registry=echo_registry(), kb=STAND_IN_KB)
+    client = app.test_client()
+    hook = {
+        "hook": "patient-view",
+        "hookInstance": "0e9f3b0e-1b1e-4c55-8d65-0c0f8e7b6a11",
+        "context": {"userId": "Practitioner/1", "patientId": "p1"},
+        "prefetch": {"patient": None, "conditions": None},
+    }
+    card = client.post("/cds-services/echo", json=hook).get_json()["cards"][0]
+    overridden = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "overrideReason": {
+            "reason": {
+                "system": "urn:x",
+                "code": "tumour-board",
+                "display": "Tumour board decision",
+            }
+        },
+        "outcomeTimestamp": "2026-11-23T10:00:00Z",
+    }
+    unknown = {**overridden, "card": "not-issued-here", "overrideReason": {}}
+    assert (
+        client.post(
+            "/cds-services/echo/feedback", json={"feedback": [overridden, unknown]}
+        ).status_code
+        == 200
+    )
+    assert main(["feedback-report", "--json", "--database-url", url]) == 0
+    report = {r["rule"]: r for r in _json.loads(capsys.readouterr().out)}
+    assert report["echo-rule"]["overridden"] == 1
+    assert report["echo-rule"]["override_reasons"] == {"Tumour board decision": 1}
+    assert report["unknown"]["overridden"] == 1
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'cds_feedback_total{outcome="overridden",reason="other",rule="echo-rule",' in metrics
