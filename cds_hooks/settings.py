@@ -6,7 +6,10 @@ Every setting is documented in the README's settings table. Invalid settings rai
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -151,8 +154,23 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """CDS_* variables that name no setting (a typo would otherwise be silently ignored)."""
+    known = {f"CDS_{name.upper()}" for name in Settings.model_fields}
+    lines = []
+    for key in sorted(environ):
+        if key.startswith("CDS_") and key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            lines.append(f"{key}: not a setting of this service{hint}")
+    return lines
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, raising :class:`SettingsError` with readable lines."""
+    lines = unknown_variables(os.environ)
+    if lines:
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines))
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
