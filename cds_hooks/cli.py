@@ -88,6 +88,8 @@ def _gunicorn(app: Any, settings: Settings) -> int:
             self.cfg.set("accesslog", None)
             self.cfg.set("limit_request_line", 8190)
             self.cfg.set("child_exit", _child_exit)
+            self.cfg.set("forwarded_allow_ips", settings.forwarded_allow_ips)
+            self.cfg.set("preload_app", True)
 
         def load(self) -> Any:
             return app

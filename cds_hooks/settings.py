@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Python log level.")
     workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = 2 x CPU + 1.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies whose X-Forwarded-* headers gunicorn trusts (comma list or *).",
+    )
 
     _split_allowlist = field_validator("fhir_allowlist", "cors_origins", mode="before")(_split_csv)
 

@@ -67,7 +67,6 @@ def test_configmap_settings_are_valid_settings(tmp_path, monkeypatch):
     data = dict(_kinds()["ConfigMap"]["data"])
     clients = tmp_path / "trusted-clients.yaml"
     clients.write_text(data.pop("trusted-clients.yaml"))
-    data.pop("CDS_FORWARDED_ALLOW_IPS")  # read by gunicorn.conf.py, not by the app
     data["CDS_TRUSTED_CLIENTS_FILE"] = str(clients)
     for key, value in data.items():
         monkeypatch.setenv(key, value)
