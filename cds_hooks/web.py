@@ -121,9 +121,16 @@ def readyz() -> Response:
     return json_response({"status": "ready", "checks": checks})
 
 
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    from cds_hooks.openapi import openapi_document
+
+    return json_response(openapi_document(core().settings.external_base_url))
+
+
 # -- cross-cutting -----------------------------------------------------------------------------
 
-PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
 
 
 def _before() -> Response | None:
@@ -249,6 +256,7 @@ def create_app(
         registry = build_registry()
     engine = make_engine(settings.database_url)
     migrate(engine)
+    engine.dispose()  # no pooled connection may cross a gunicorn fork
     store = FeedbackStore(engine)
     session = session or requests.Session()
     app = Flask(__name__)
