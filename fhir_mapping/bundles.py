@@ -1,0 +1,144 @@
+"""Collect resources from prefetch values and the hook context; de-duplicate by (type, id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_mapping.codes import as_dict, as_list, as_str, reference_of
+from fhir_mapping.issues import MappingIssue
+
+_MAX_DEPTH = 3
+
+
+@dataclass
+class Collected:
+    """Raw resources to map, in input order, plus a reference index for resolution."""
+
+    resources: list[Mapping[str, Any]] = field(default_factory=list)
+    drafts: list[Mapping[str, Any]] = field(default_factory=list)
+    index: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    issues: list[MappingIssue] = field(default_factory=list)
+    _seen: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def resolve(self, reference: str) -> Mapping[str, Any] | None:
+        """Resolve ``Type/id``, an absolute URL ending in ``Type/id`` or a ``urn:uuid:``."""
+        if reference in self.index:
+            return self.index[reference]
+        parts = reference.rstrip("/").split("/")
+        if len(parts) >= 2:
+            tail = f"{parts[-2]}/{parts[-1]}"
+            if tail in self.index:
+                return self.index[tail]
+            if len(parts) >= 4 and parts[-2] == "_history":
+                tail = f"{parts[-4]}/{parts[-3]}"
+                return self.index.get(tail)
+        return None
+
+
+def _entries(bundle: Mapping[str, Any]) -> Iterator[tuple[str | None, Any]]:
+    for entry in as_list(bundle.get("entry")):
+        entry_map = as_dict(entry)
+        yield as_str(entry_map.get("fullUrl")), entry_map.get("resource")
+
+
+def _later(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """True if ``b`` claims a later meta.lastUpdated than ``a``."""
+    a_updated = as_str(as_dict(a.get("meta")).get("lastUpdated")) or ""
+    b_updated = as_str(as_dict(b.get("meta")).get("lastUpdated")) or ""
+    return b_updated > a_updated
+
+
+def _add(
+    collected: Collected,
+    target: list[Mapping[str, Any]],
+    resource: Any,
+    full_url: str | None,
+    origin: str,
+    depth: int,
+) -> None:
+    if not isinstance(resource, Mapping):
+        collected.issues.append(
+            MappingIssue("invalid-resource", origin, "entry is not a JSON object; skipped")
+        )
+        return
+    rtype = as_str(resource.get("resourceType"))
+    ref = reference_of(resource)
+    if rtype == "Bundle":
+        if depth >= _MAX_DEPTH:
+            collected.issues.append(
+                MappingIssue("invalid-resource", ref, "Bundle nested too deeply; skipped")
+            )
+            return
+        for url, inner in _entries(resource):
+            if inner is not None:
+                _add(collected, target, inner, url, ref, depth + 1)
+        return
+    if rtype == "OperationOutcome":
+        collected.issues.append(
+            MappingIssue(
+                "operation-outcome-in-prefetch",
+                ref,
+                f"an OperationOutcome was received in {origin} instead of data; skipped",
+            )
+        )
+        return
+    rid = as_str(resource.get("id"))
+    if rtype and rid:
+        key = (rtype, rid)
+        if key in collected._seen:
+            position = collected._seen[key]
+            existing = target[position] if position < len(target) else None
+            if existing is not None and existing != resource:
+                collected.issues.append(
+                    MappingIssue(
+                        "duplicate-resource",
+                        ref,
+                        "received more than once with different content; kept the version "
+                        "with the latest meta.lastUpdated (first if equal)",
+                    )
+                )
+                if _later(existing, resource):
+                    target[position] = resource
+                    collected.index[f"{rtype}/{rid}"] = resource
+            return
+        collected._seen[key] = len(target)
+        collected.index[f"{rtype}/{rid}"] = resource
+    if full_url:
+        collected.index.setdefault(full_url, resource)
+    target.append(resource)
+
+
+def collect(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Collected:
+    collected = Collected()
+    for key, value in prefetch.items():
+        origin = f"prefetch[{key}]"
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            collected.issues.append(
+                MappingIssue("invalid-resource", origin, "prefetch value is not a JSON object")
+            )
+            continue
+        _add(collected, collected.resources, value, None, origin, 0)
+
+    drafts = Collected()
+    draft_orders = context.get("draftOrders")
+    if isinstance(draft_orders, Mapping):
+        _add(drafts, drafts.resources, draft_orders, None, "context.draftOrders", 0)
+    elif draft_orders is not None:
+        collected.issues.append(
+            MappingIssue("invalid-resource", "context.draftOrders", "draftOrders is not a Bundle")
+        )
+    collected.drafts = drafts.resources
+    collected.issues.extend(drafts.issues)
+    # Draft orders are resolvable too (e.g. a Medication in the draft bundle), but never
+    # shadow the prefetch copy of a resource.
+    for ref, resource in drafts.index.items():
+        collected.index.setdefault(ref, resource)
+    return collected
+
+
+def selections(context: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(s.strip() for s in as_list(context.get("selections")) if as_str(s))

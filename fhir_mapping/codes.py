@@ -1,0 +1,164 @@
+"""Code-system URIs, well-known codes and safe accessors over raw FHIR JSON.
+
+The accessors never raise on odd input: a wrong type reads as "absent".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from rules.patient import Code
+
+# --- code systems (clinical-coding.md §1, §3, §4) ---------------------------------------------
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+HGNC = "http://www.genenames.org"
+HGNC_STU2 = "http://www.genenames.org/geneId"
+HGVS = "http://varnomen.hgvs.org"
+SO = "http://www.sequenceontology.org"
+TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
+MII_BIOMARKER = (
+    "https://www.medizininformatik-initiative.de/fhir/ext/modul-mtb/CodeSystem/"
+    "mii-cs-mtb-molekulare-biomarker"
+)
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+# --- LOINC (clinical-coding.md §1.2, §1.4, §5) -------------------------------------------------
+LNC_VARIANT = "69548-6"
+LNC_GENE_STUDIED = "48018-6"
+LNC_HGVS_C = "48004-6"
+LNC_HGVS_P = "48005-3"
+LNC_HGVS_G = "81290-9"
+LNC_CHANGE_TYPE = "48019-4"
+LNC_GENOMIC_SOURCE = "48002-0"
+LNC_VARIATION_CODE = "81252-9"
+LNC_ISCN = "81291-7"
+LNC_VAF = "81258-6"
+LNC_DNA_REGION = "47999-8"
+LNC_MEDICATION_ASSESSED = "51963-7"
+LNC_DISEASE_STATUS = "97509-4"
+LNC_TREATMENT_RESPONSE = "88040-1"
+LA_PRESENT = "LA9633-4"
+LA_ABSENT = "LA9634-2"
+LA_SOMATIC = "LA6684-0"
+LA_GERMLINE = "LA6683-2"
+SCT_POSITIVE = "10828004"
+
+# --- SNOMED (clinical-coding.md §5) ------------------------------------------------------------
+SCT_PROGRESSION_STOP = "266721009"
+SCT_TOXICITY_STOP = "407563006"
+SCT_COMPLETED_STOP = "182992009"
+SCT_OTHER_STOPS = frozenset(
+    {
+        "160932005",
+        "105480006",
+        "184081006",
+        "309846006",
+        "399307001",
+        "419620001",
+        "7058009",
+        "443729008",
+        "77386006",
+    }
+)
+SCT_CURATIVE = "373808002"
+SCT_PALLIATIVE = "363676003"
+SCT_IMPROVED = "268910001"
+SCT_STABLE = "359746009"
+SCT_WORSENED = "271299001"
+SCT_UNDETERMINED = "709137006"
+
+# --- Sequence Ontology fusion codes (clinical-coding.md §1.3) ----------------------------------
+SO_FUSION_CODES = frozenset({"SO:0001565", "SO:0001886", "SO:1000044", "SO:0002062"})
+
+
+def normalise_system(system: str) -> str:
+    """Normalise equivalent code-system URIs (HGNC versions, SO trailing slash)."""
+    stripped = system.strip()
+    if stripped.rstrip("/") == HGNC_STU2 or stripped.rstrip("/") == HGNC:
+        return HGNC
+    if stripped.rstrip("/") == SO:
+        return SO
+    return stripped
+
+
+def normalise_hgnc(code: str) -> str | None:
+    """``HGNC:6342`` or ``6342`` -> ``HGNC:6342``; ``None`` if not an HGNC id."""
+    match = re.fullmatch(r"\s*(?:HGNC:)?(\d+)\s*", code, flags=re.IGNORECASE)
+    return f"HGNC:{match.group(1)}" if match else None
+
+
+def normalise_so(code: str) -> str:
+    """``SO:0001565`` / ``0001565`` -> ``SO:0001565``."""
+    text = code.strip().upper()
+    if text.startswith("SO:"):
+        return text
+    if re.fullmatch(r"\d{7}", text):
+        return f"SO:{text}"
+    return text
+
+
+ICDO3_MORPHOLOGY = re.compile(r"^M?(\d{4})(?:/?(\d))?$", re.IGNORECASE)
+
+
+def parse_icdo3_morphology(code: str) -> tuple[str, str | None] | None:
+    """``8936/3``, ``8936``, ``M8936/3``, ``89363`` -> ``("8936", "3")`` / ``("8936", None)``."""
+    match = ICDO3_MORPHOLOGY.match(code.strip())
+    if match is None:
+        return None
+    return match.group(1), match.group(2)
+
+
+# --- raw JSON accessors --------------------------------------------------------------------------
+
+
+def as_dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def codings(concept: Any) -> Iterator[Mapping[str, Any]]:
+    for coding in as_list(as_dict(concept).get("coding")):
+        if isinstance(coding, Mapping):
+            yield coding
+
+
+def concept_codes(concept: Any) -> Iterator[Code]:
+    """Every coding of a CodeableConcept with a system and code, systems normalised."""
+    for coding in codings(concept):
+        system = as_str(coding.get("system"))
+        code = as_str(coding.get("code"))
+        if system and code:
+            yield Code(normalise_system(system), code.strip(), as_str(coding.get("display")))
+
+
+def first_code(concept: Any, system: str) -> Code | None:
+    return next((c for c in concept_codes(concept) if c.system == system), None)
+
+
+def has_code(concept: Any, system: str, code: str) -> bool:
+    return any(c.system == system and c.code == code for c in concept_codes(concept))
+
+
+def concept_text(concept: Any) -> str | None:
+    return as_str(as_dict(concept).get("text"))
+
+
+def reference_of(resource: Mapping[str, Any]) -> str:
+    rtype = as_str(resource.get("resourceType")) or "Unknown"
+    rid = as_str(resource.get("id"))
+    return f"{rtype}/{rid}" if rid else f"{rtype}/(no id)"

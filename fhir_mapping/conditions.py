@@ -1,0 +1,232 @@
+"""Condition (and HistologicBehaviorAndType Observation) -> Diagnosis.
+
+Entered-in-error and refuted conditions are ignored; inactive and resolved ones are kept as
+history. The clinical/verification status rules live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from fhir_mapping import histology
+from fhir_mapping.codes import (
+    CONDITION_CLINICAL,
+    CONDITION_VER_STATUS,
+    ICD10CM,
+    ICDO3,
+    SNOMED,
+    as_dict,
+    as_list,
+    as_str,
+    concept_codes,
+    concept_text,
+    first_code,
+    reference_of,
+)
+from fhir_mapping.dates import effective_date, parse_date, period_start
+from fhir_mapping.issues import MappingIssue
+from rules.patient import (
+    ClinicalStatus,
+    Code,
+    Confidence,
+    Diagnosis,
+    VerificationStatus,
+)
+
+LNC_HISTOLOGY_OBSERVATION = "31206-6"
+
+_IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+
+
+def _histology_extension_concepts(resource: Mapping[str, Any]) -> Iterator[Any]:
+    """valueCodeableConcept of histology-morphology-behavior style extensions."""
+    for ext in as_list(resource.get("extension")):
+        ext_map = as_dict(ext)
+        url = (as_str(ext_map.get("url")) or "").lower()
+        if "histology" in url or "morphology" in url:
+            yield ext_map.get("valueCodeableConcept")
+
+
+def _all_codes(resource: Mapping[str, Any]) -> list[Code]:
+    codes = list(concept_codes(resource.get("code")))
+    for concept in _histology_extension_concepts(resource):
+        codes.extend(concept_codes(concept))
+    return codes
+
+
+def _texts(resource: Mapping[str, Any]) -> list[str]:
+    texts = [concept_text(resource.get("code"))]
+    texts.extend(concept_text(c) for c in _histology_extension_concepts(resource))
+    return [t for t in texts if t]
+
+
+def is_candidate(raw: Mapping[str, Any]) -> bool:
+    """Cheap pre-filter on the raw Condition: could it be a sarcoma diagnosis?"""
+    for code in _all_codes(raw):
+        if code.system in (ICDO3, SNOMED, ICD10CM) and (
+            histology.from_code(code) is not None or code.system == ICDO3
+        ):
+            return True
+    return any(histology.SARCOMA_HINT.search(t) for t in _texts(raw))
+
+
+def _status(concept: Any, system: str) -> str | None:
+    code = first_code(concept, system)
+    if code is not None:
+        return code.code
+    # Some senders omit the system; accept a bare code of the right value set.
+    for coding in as_list(as_dict(concept).get("coding")):
+        value = as_str(as_dict(coding).get("code"))
+        if value:
+            return value
+    return None
+
+
+def map_condition(
+    resource: Mapping[str, Any],
+) -> tuple[Diagnosis | None, list[MappingIssue]]:
+    ref = reference_of(resource)
+    issues: list[MappingIssue] = []
+    verification_code = _status(resource.get("verificationStatus"), CONDITION_VER_STATUS)
+    if verification_code in _IGNORED_VERIFICATION:
+        return None, []
+    clinical_code = _status(resource.get("clinicalStatus"), CONDITION_CLINICAL)
+
+    finding, finding_issues = _histology_of(resource, ref)
+    issues.extend(finding_issues)
+    if finding is None:
+        return None, issues
+
+    stage = None
+    for stage_entry in as_list(resource.get("stage")):
+        stage = next(concept_codes(as_dict(stage_entry).get("summary")), None)
+        if stage is not None:
+            break
+    profiles = [p for p in as_list(as_dict(resource.get("meta")).get("profile")) if as_str(p)]
+    metastatic: bool | None = None
+    if finding.behaviour == "6" or any("secondary-cancer-condition" in p for p in profiles):
+        metastatic = True
+    onset = parse_date(resource.get("onsetDateTime")) or period_start(resource.get("onsetPeriod"))
+    site = None
+    for body_site in as_list(resource.get("bodySite")):
+        site = next(concept_codes(body_site), None)
+        if site is not None:
+            break
+    try:
+        clinical = ClinicalStatus(clinical_code) if clinical_code else ClinicalStatus.UNKNOWN
+    except ValueError:
+        clinical = ClinicalStatus.UNKNOWN
+    try:
+        verification = (
+            VerificationStatus(verification_code)
+            if verification_code
+            else VerificationStatus.UNKNOWN
+        )
+    except ValueError:
+        verification = VerificationStatus.UNKNOWN
+    diagnosis = Diagnosis(
+        histology=finding.histology,
+        subtype=finding.subtype,
+        code=finding.code,
+        source_ref=ref,
+        site=site,
+        clinical_status=clinical,
+        verification_status=verification,
+        onset=onset,
+        recorded=parse_date(resource.get("recordedDate")),
+        stage=stage,
+        metastatic=metastatic,
+        confidence=finding.confidence,
+        behaviour=finding.behaviour,
+    )
+    return diagnosis, issues
+
+
+def _histology_of(
+    resource: Mapping[str, Any], ref: str
+) -> tuple[histology.HistologyFinding | None, list[MappingIssue]]:
+    issues: list[MappingIssue] = []
+    codes = _all_codes(resource)
+    for bad in histology.unparseable_icdo3(codes):
+        issues.append(
+            MappingIssue(
+                "unparseable-code",
+                ref,
+                f"ICD-O-3 code {bad.code!r} is not a valid morphology code; ignored",
+            )
+        )
+    findings = [f for f in (histology.from_code(c) for c in codes) if f is not None]
+    best, conflict = histology.choose(findings)
+    if conflict and best is not None:
+        named = sorted({f.histology.value for f in findings if f.histology.specificity == 2})
+        issues.append(
+            MappingIssue(
+                "conflicting-histology",
+                ref,
+                f"codes disagree on histology ({', '.join(named)}); used {best.histology.value} "
+                f"from {best.code.system}",
+            )
+        )
+    if best is not None:
+        return best, issues
+    for text in _texts(resource):
+        found = histology.from_text(text)
+        if found is not None:
+            issues.append(
+                MappingIssue(
+                    "text-derived-finding",
+                    ref,
+                    f"histology {found[0].value} read from free text only (low confidence)",
+                )
+            )
+            text_code = next(iter(codes), None) or Code("text", "text")
+            return (
+                histology.HistologyFinding(found[0], found[1], text_code, Confidence.TEXT_DERIVED),
+                issues,
+            )
+    return None, issues
+
+
+def is_histology_observation(raw: Mapping[str, Any]) -> bool:
+    return any(
+        c.code == LNC_HISTOLOGY_OBSERVATION for c in concept_codes(raw.get("code"))
+    ) and bool(raw.get("valueCodeableConcept"))
+
+
+def map_histology_observation(
+    resource: Mapping[str, Any],
+) -> tuple[Diagnosis | None, list[MappingIssue]]:
+    """mCODE HistologicBehaviorAndType (LOINC 31206-6) -> Diagnosis sourced from the Observation."""
+    ref = reference_of(resource)
+    if as_str(resource.get("status")) in ("entered-in-error", "cancelled"):
+        return None, []
+    concept = resource.get("valueCodeableConcept")
+    codes = list(concept_codes(concept))
+    issues = [
+        MappingIssue(
+            "unparseable-code",
+            ref,
+            f"ICD-O-3 code {bad.code!r} is not a valid morphology code; ignored",
+        )
+        for bad in histology.unparseable_icdo3(codes)
+    ]
+    best, conflict = histology.choose(
+        [f for f in (histology.from_code(c) for c in codes) if f is not None]
+    )
+    if best is None:
+        return None, issues
+    if conflict:
+        issues.append(MappingIssue("conflicting-histology", ref, "codes disagree on histology"))
+    return (
+        Diagnosis(
+            histology=best.histology,
+            subtype=best.subtype,
+            code=best.code,
+            source_ref=ref,
+            recorded=effective_date(resource),
+            metastatic=True if best.behaviour == "6" else None,
+            behaviour=best.behaviour,
+        ),
+        issues,
+    )

@@ -1,0 +1,71 @@
+"""mCODE CancerDiseaseStatus (LOINC 97509-4) and coded response observations -> DiseaseStatus."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fhir_mapping.codes import (
+    LNC_DISEASE_STATUS,
+    LNC_TREATMENT_RESPONSE,
+    LOINC,
+    SCT_IMPROVED,
+    SCT_STABLE,
+    SCT_UNDETERMINED,
+    SCT_WORSENED,
+    SNOMED,
+    as_dict,
+    as_list,
+    as_str,
+    concept_codes,
+    reference_of,
+)
+from fhir_mapping.dates import effective_date
+from fhir_mapping.issues import MappingIssue
+from rules.patient import DiseaseStatus, DiseaseStatusValue
+
+_VALUES = {
+    SCT_IMPROVED: DiseaseStatusValue.IMPROVED,
+    SCT_STABLE: DiseaseStatusValue.STABLE,
+    SCT_WORSENED: DiseaseStatusValue.PROGRESSION,
+    SCT_UNDETERMINED: DiseaseStatusValue.UNDETERMINED,
+}
+_CODES = frozenset({LNC_DISEASE_STATUS, LNC_TREATMENT_RESPONSE})
+
+
+def is_disease_status(raw: Mapping[str, Any]) -> bool:
+    return any(c.system == LOINC and c.code in _CODES for c in concept_codes(raw.get("code")))
+
+
+def map_disease_status(
+    resource: Mapping[str, Any],
+) -> tuple[DiseaseStatus | None, list[MappingIssue]]:
+    ref = reference_of(resource)
+    if as_str(resource.get("status")) in ("entered-in-error", "cancelled"):
+        return None, []
+    for code in concept_codes(resource.get("valueCodeableConcept")):
+        if code.system == SNOMED and code.code in _VALUES:
+            focus = tuple(
+                r
+                for r in (
+                    as_str(as_dict(f).get("reference")) for f in as_list(resource.get("focus"))
+                )
+                if r
+            )
+            return (
+                DiseaseStatus(
+                    value=_VALUES[code.code],
+                    code=code,
+                    source_ref=ref,
+                    date=effective_date(resource),
+                    focus_refs=focus,
+                ),
+                [],
+            )
+    return None, [
+        MappingIssue(
+            "unmapped-value",
+            ref,
+            "disease status value is not one of the ConditionStatusTrend codes; skipped",
+        )
+    ]

@@ -1,0 +1,313 @@
+"""map_prefetch: raw prefetch + hook context -> MappingResult(patient, issues)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fhir_mapping import conditions, disease_status, genomics, medications, text_findings
+from fhir_mapping.bundles import Collected, collect, selections
+from fhir_mapping.codes import as_dict, as_str, concept_codes, reference_of
+from fhir_mapping.dates import effective_date, parse_date
+from fhir_mapping.issues import MappingIssue
+from fhir_mapping.parse import OTHER_VERSION_TYPES, check_resource, other_version
+from rules.patient import (
+    Biomarker,
+    Code,
+    CoMedication,
+    Diagnosis,
+    DiseaseStatus,
+    PartialDate,
+    Patient,
+    TherapeuticImplication,
+    TherapyExposure,
+)
+
+#: Resource types that are read (others are counted and reported once per type).
+_KNOWN_TYPES = frozenset(
+    {"Patient", "Condition", "Observation", "Medication", *medications.MEDICATION_TYPES}
+)
+#: Types commonly present in prefetch that are not needed: ignored without an issue.
+_QUIET_TYPES = frozenset({"DiagnosticReport", "Specimen", "Practitioner", "Organization"})
+
+
+@dataclass(frozen=True, slots=True)
+class MappingResult:
+    patient: Patient
+    issues: tuple[MappingIssue, ...]
+
+
+class _Builder:
+    def __init__(self, collected: Collected, patient_id: str | None) -> None:
+        self.collected = collected
+        self.patient_id = patient_id
+        self.issues: list[MappingIssue] = list(collected.issues)
+        self.diagnoses: list[Diagnosis] = []
+        self.biomarkers: list[Biomarker] = []
+        self.exposures: list[TherapyExposure] = []
+        self.statuses: list[DiseaseStatus] = []
+        self.comedications: list[CoMedication] = []
+        self.implications: list[TherapeuticImplication] = []
+        self.birth_date: PartialDate | None = None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _checked(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        cleaned, issues = check_resource(raw)
+        self.issues.extend(issues)
+        return cleaned
+
+    def _other_patient(self, raw: Mapping[str, Any]) -> bool:
+        """True (and reported) if the resource is about another patient than the context's."""
+        if self.patient_id is None:
+            return False
+        subject = as_str(as_dict(raw.get("subject") or raw.get("patient")).get("reference"))
+        if subject is None or "/" not in subject:
+            return False
+        parts = subject.rstrip("/").split("/")
+        if parts[-2] == "Patient" and parts[-1] != self.patient_id:
+            self.issues.append(
+                MappingIssue(
+                    "subject-mismatch",
+                    reference_of(raw),
+                    "resource is about a different patient than the hook context; skipped",
+                )
+            )
+            return True
+        return False
+
+    # -- per type --------------------------------------------------------------------------
+
+    def patient(self, raw: Mapping[str, Any]) -> None:
+        rid = as_str(raw.get("id"))
+        if self.patient_id is not None and rid is not None and rid != self.patient_id:
+            self.issues.append(
+                MappingIssue(
+                    "subject-mismatch",
+                    reference_of(raw),
+                    "Patient resource differs from the hook context patient; ignored",
+                )
+            )
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        if self.patient_id is None:
+            self.patient_id = rid
+        self.birth_date = parse_date(cleaned.get("birthDate"))
+
+    def condition(self, raw: Mapping[str, Any]) -> None:
+        if not conditions.is_candidate(raw) or self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        diagnosis, issues = conditions.map_condition(cleaned)
+        self.issues.extend(issues)
+        if diagnosis is None:
+            return
+        self.diagnoses.append(diagnosis)
+        notes = text_findings.note_texts(cleaned)
+        if notes:
+            self._text_pass(notes, diagnosis.source_ref, diagnosis.code, diagnosis.recorded, ())
+
+    def observation(self, raw: Mapping[str, Any], consequences: dict[str, set[str]]) -> None:
+        kind = genomics.classify(raw)
+        is_status = kind is None and disease_status.is_disease_status(raw)
+        is_histology = kind is None and conditions.is_histology_observation(raw)
+        texts: list[str] = []
+        if kind is None and not is_status and not is_histology:
+            texts = text_findings.observation_texts(raw)
+            if not texts or not text_findings.mentions_gene(texts):
+                return  # unrelated lab: never validated
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        ref = reference_of(cleaned)
+        if is_status:
+            status, issues = disease_status.map_disease_status(cleaned)
+            self.issues.extend(issues)
+            if status is not None:
+                self.statuses.append(status)
+            return
+        if is_histology:
+            diagnosis, issues = conditions.map_histology_observation(cleaned)
+            self.issues.extend(issues)
+            if diagnosis is not None:
+                self.diagnoses.append(diagnosis)
+            return
+        code = next(concept_codes(cleaned.get("code")), Code("text", "text"))
+        if kind is None:
+            self._text_pass(texts, ref, code, effective_date(cleaned), ())
+            return
+        if kind == genomics.KIND_IMPLICATION:
+            implications, issues = genomics.map_implication(cleaned)
+            self.implications.extend(implications)
+            self.issues.extend(issues)
+            return
+        if kind == genomics.KIND_CONSEQUENCE:
+            return  # already folded into the variants it is derived from
+        if kind == genomics.KIND_VARIANT:
+            found, issues = genomics.map_variant(cleaned, consequences)
+        else:
+            found, issues = genomics.map_single_test(cleaned)
+        self.issues.extend(issues)
+        self.biomarkers.extend(found)
+        notes = text_findings.note_texts(cleaned)
+        if notes:
+            coded = [g.symbol for b in found for g in b.genes]
+            self._text_pass(notes, ref, code, effective_date(cleaned), coded)
+
+    def _text_pass(
+        self,
+        texts: list[str],
+        ref: str,
+        code: Code,
+        date: PartialDate | None,
+        skip: list[str] | tuple[str, ...],
+    ) -> None:
+        found = text_findings.findings(texts, ref, code, date, skip)
+        for biomarker in found:
+            self.issues.append(
+                MappingIssue(
+                    "text-derived-finding",
+                    ref,
+                    f"{biomarker.gene.symbol} {biomarker.kind.value} read from free text only "
+                    "(low confidence; not acted on)",
+                )
+            )
+        self.biomarkers.extend(found)
+
+    def medication(
+        self,
+        raw: Mapping[str, Any],
+        *,
+        is_draft: bool = False,
+        selected: frozenset[str] = frozenset(),
+    ) -> None:
+        version_issue = other_version(raw)
+        if version_issue is not None:
+            self.issues.append(version_issue)
+            return
+        concepts, _ref_used, resolved = medications.medication_concept(raw, self.collected.resolve)
+        if not resolved:
+            self.issues.append(
+                MappingIssue(
+                    "unresolved-medication-reference",
+                    reference_of(raw),
+                    "medicationReference could not be resolved in the bundle, contained "
+                    "resources or prefetch"
+                    + ("; matched on its display only" if concepts else "; skipped"),
+                )
+            )
+        identified = medications.identify(concepts)
+        if identified is None or self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        reference = reference_of(cleaned)
+        mapped, issues = medications.map_medication(
+            cleaned,
+            identified,
+            is_draft=is_draft,
+            is_selected=is_draft and reference in selected,
+        )
+        self.issues.extend(issues)
+        if isinstance(mapped, TherapyExposure):
+            self.exposures.append(mapped)
+        elif isinstance(mapped, CoMedication):
+            self.comedications.append(mapped)
+
+    def finish(self) -> MappingResult:
+        named = {
+            d.histology for d in self.diagnoses if d.histology.specificity == 2 and d.is_active
+        }
+        if len(named) > 1:
+            self.issues.append(
+                MappingIssue(
+                    "conflicting-histology",
+                    "Patient",
+                    "active diagnoses name different histologies ("
+                    + ", ".join(sorted(h.value for h in named))
+                    + "); the most specific coded one is treated as primary",
+                )
+            )
+        patient = Patient(
+            patient_id=self.patient_id,
+            diagnoses=tuple(self.diagnoses),
+            biomarkers=tuple(self.biomarkers),
+            exposures=tuple(self.exposures),
+            disease_status=tuple(self.statuses),
+            comedications=tuple(self.comedications),
+            therapeutic_implications=tuple(self.implications),
+            birth_date=self.birth_date,
+        )
+        return MappingResult(patient=patient, issues=tuple(self.issues))
+
+
+def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> MappingResult:
+    """Map raw prefetch values (resources, searchset Bundles, OperationOutcomes or None) and the
+    hook context (patientId, draftOrders, selections) to the patient model.
+
+    Never raises on bad data: every problem becomes a :class:`MappingIssue`.
+    """
+    if not isinstance(prefetch, Mapping):
+        prefetch = {}
+    if not isinstance(context, Mapping):
+        context = {}
+    collected = collect(prefetch, context)
+    builder = _Builder(collected, as_str(context.get("patientId")))
+    draft_refs = {reference_of(d) for d in collected.drafts}
+
+    # MolecularConsequence observations first (pattern C needs them when mapping variants).
+    consequences: dict[str, set[str]] = {}
+    for raw in collected.resources:
+        if raw.get("resourceType") == "Observation" and genomics.classify(raw) == (
+            genomics.KIND_CONSEQUENCE
+        ):
+            cleaned = builder._checked(raw)
+            if cleaned is not None:
+                for target, codes in genomics.consequence_targets(cleaned).items():
+                    consequences.setdefault(target, set()).update(codes)
+    # derivedFrom may be relative ("Observation/x"), absolute, or a bare id.
+    normalised: dict[str, set[str]] = {}
+    for target, codes in consequences.items():
+        parts = target.rstrip("/").split("/")
+        key = "/".join(parts[-2:]) if len(parts) >= 2 else f"Observation/{target}"
+        normalised.setdefault(key, set()).update(codes)
+
+    ignored: Counter[str] = Counter()
+    for raw in collected.resources:
+        rtype = as_str(raw.get("resourceType")) or "(none)"
+        if rtype == "Patient":
+            builder.patient(raw)
+        elif rtype == "Condition":
+            builder.condition(raw)
+        elif rtype == "Observation":
+            builder.observation(raw, normalised)
+        elif rtype in medications.MEDICATION_TYPES:
+            if reference_of(raw) in draft_refs:
+                continue  # the hook's draft copy wins
+            builder.medication(raw)
+        elif rtype in OTHER_VERSION_TYPES:
+            builder._checked(raw)
+        elif rtype not in _KNOWN_TYPES and rtype not in _QUIET_TYPES:
+            ignored[rtype] += 1
+    chosen = selections(context)
+    for raw in collected.drafts:
+        if raw.get("resourceType") in medications.MEDICATION_TYPES:
+            builder.medication(raw, is_draft=True, selected=chosen)
+    for rtype, count in sorted(ignored.items()):
+        builder.issues.append(
+            MappingIssue(
+                "unsupported-resource-type",
+                rtype,
+                f"{count} resource(s) of a type this service does not read; ignored",
+            )
+        )
+    return builder.finish()

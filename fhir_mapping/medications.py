@@ -1,0 +1,377 @@
+"""MedicationRequest / MedicationStatement (and hook draft orders) -> TherapyExposure, CoMedication.
+
+The medication is identified by RxNorm (ingredient or verified clinical-drug code), ATC (current
+or pre-2022), then by name/brand as a fallback. Unrecognised medications are not mapped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fhir_mapping.codes import (
+    ATC,
+    RXNORM,
+    SCT_COMPLETED_STOP,
+    SCT_CURATIVE,
+    SCT_OTHER_STOPS,
+    SCT_PALLIATIVE,
+    SCT_PROGRESSION_STOP,
+    SCT_TOXICITY_STOP,
+    SNOMED,
+    as_dict,
+    as_list,
+    as_str,
+    concept_codes,
+    concept_text,
+    reference_of,
+)
+from fhir_mapping.dates import parse_date, period_end, period_start
+from fhir_mapping.issues import MappingIssue
+from fhir_mapping.tables import Drug, drug_table
+from rules.patient import (
+    Code,
+    CoMedication,
+    Dose,
+    PartialDate,
+    StopReason,
+    TherapyExposure,
+    TherapyStatus,
+    TreatmentIntent,
+)
+
+MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
+
+Resolver = Callable[[str], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Identified:
+    drug: Drug
+    code: Code | None
+    matched_by: str  # "rxnorm" | "atc" | "name"
+
+
+def medication_concept(
+    resource: Mapping[str, Any], resolve: Resolver
+) -> tuple[list[Any], str | None, bool]:
+    """CodeableConcepts naming the medication, the reference used, and whether it resolved."""
+    concept = resource.get("medicationCodeableConcept")
+    if concept is not None:
+        return [concept], None, True
+    reference = as_dict(resource.get("medicationReference"))
+    ref = as_str(reference.get("reference"))
+    display_concept = {"text": reference["display"]} if as_str(reference.get("display")) else None
+    if ref is None:
+        return ([display_concept] if display_concept else []), None, display_concept is not None
+    target: Mapping[str, Any] | None
+    if ref.startswith("#"):
+        target = next(
+            (
+                as_dict(c)
+                for c in as_list(resource.get("contained"))
+                if as_str(as_dict(c).get("id")) == ref[1:]
+            ),
+            None,
+        )
+    else:
+        target = resolve(ref)
+    if target is None or as_str(target.get("resourceType")) != "Medication":
+        return ([display_concept] if display_concept else []), ref, False
+    concepts: list[Any] = [target.get("code")]
+    for ingredient in as_list(target.get("ingredient")):
+        item = as_dict(ingredient).get("itemCodeableConcept")
+        if item is not None:
+            concepts.append(item)
+    return concepts, ref, True
+
+
+def identify(concepts: list[Any]) -> Identified | None:
+    table = drug_table()
+    for concept in concepts:
+        for code in concept_codes(concept):
+            if code.system == RXNORM and code.code in table.by_rxnorm:
+                return Identified(table.by_rxnorm[code.code], code, "rxnorm")
+    for concept in concepts:
+        for code in concept_codes(concept):
+            if code.system == ATC and code.code.upper() in table.by_atc:
+                return Identified(table.by_atc[code.code.upper()], code, "atc")
+    for concept in concepts:
+        texts = [c.display for c in concept_codes(concept) if c.display]
+        text = concept_text(concept)
+        if text:
+            texts.insert(0, text)
+        for candidate in texts:
+            drug = table.match_name(candidate)
+            if drug is not None:
+                return Identified(drug, next(concept_codes(concept), None), "name")
+    return None
+
+
+# --- dose ----------------------------------------------------------------------------------------
+
+_MASS_FACTORS = {
+    "mg": Decimal(1),
+    "g": Decimal(1000),
+    "ug": Decimal("0.001"),
+    "mcg": Decimal("0.001"),
+    "µg": Decimal("0.001"),
+}
+_PERIOD_DAYS = {
+    "s": Decimal(1) / Decimal(86400),
+    "min": Decimal(1) / Decimal(1440),
+    "h": Decimal(1) / Decimal(24),
+    "d": Decimal(1),
+    "wk": Decimal(7),
+}
+#: FHIR R4 timing-abbreviation codes (v3-GTSAbbreviation) with a fixed daily frequency
+#: (hl7.org/fhir/R4/valueset-timing-abbreviation.html).
+_TIMING_CODES = {"QD": Decimal(1), "BID": Decimal(2), "TID": Decimal(3), "QID": Decimal(4)}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def _per_day(timing: Mapping[str, Any]) -> Decimal | None:
+    repeat = as_dict(timing.get("repeat"))
+    frequency = _decimal(repeat.get("frequency"))
+    period = _decimal(repeat.get("period"))
+    unit = as_str(repeat.get("periodUnit"))
+    if period is not None and unit in _PERIOD_DAYS and period > 0:
+        return (frequency if frequency is not None else Decimal(1)) / (period * _PERIOD_DAYS[unit])
+    for code in concept_codes(timing.get("code")):
+        if code.code.upper() in _TIMING_CODES:
+            return _TIMING_CODES[code.code.upper()]
+    for coding in as_list(as_dict(timing.get("code")).get("coding")):
+        value = (as_str(as_dict(coding).get("code")) or "").upper()
+        if value in _TIMING_CODES:
+            return _TIMING_CODES[value]
+    return None
+
+
+_WEEKS_ON_OFF = re.compile(r"(\d)\s*weeks?\s*on\W+(\d)\s*weeks?\s*off", re.IGNORECASE)
+_DAYS_OF_CYCLE = re.compile(
+    r"days?\s*1\s*(?:-|\u2013|to|through)\s*(\d{1,2})\s*(?:of|every|q)\s*(?:each\s*|a\s*)?"
+    r"(\d{1,2})[- ]?days?",
+    re.IGNORECASE,
+)
+_SCHEDULE_4_2 = re.compile(r"\bschedule\s*4\s*/\s*2\b", re.IGNORECASE)
+_CONTINUOUS = re.compile(r"\bcontinuous(?:ly)?\b|\bcontinuous daily\b", re.IGNORECASE)
+
+
+def _schedule(text: str) -> tuple[int | None, int | None, bool | None]:
+    if match := _WEEKS_ON_OFF.search(text):
+        on, off = int(match.group(1)), int(match.group(2))
+        return on * 7, (on + off) * 7, off == 0
+    if match := _DAYS_OF_CYCLE.search(text):
+        on, cycle = int(match.group(1)), int(match.group(2))
+        if 0 < on <= cycle:
+            return on, cycle, on == cycle
+    if _SCHEDULE_4_2.search(text):
+        return 28, 42, False
+    if _CONTINUOUS.search(text):
+        return None, None, True
+    return None, None, None
+
+
+def dose_of(dosages: list[Any]) -> Dose | None:
+    amount: Decimal | None = None
+    unit: str | None = None
+    per_day_total: Decimal | None = None
+    mg_total: Decimal | None = Decimal(0)
+    days_on = cycle = None
+    continuous: bool | None = None
+    found = False
+    for dosage in dosages:
+        dosage_map = as_dict(dosage)
+        for text in (as_str(dosage_map.get("text")), as_str(dosage_map.get("patientInstruction"))):
+            if text and days_on is None and continuous is None:
+                days_on, cycle, continuous = _schedule(text)
+        quantity: Mapping[str, Any] = {}
+        for dose_rate in as_list(dosage_map.get("doseAndRate")):
+            quantity = as_dict(as_dict(dose_rate).get("doseQuantity"))
+            if quantity:
+                break
+        value = _decimal(quantity.get("value"))
+        if value is None:
+            mg_total = None
+            continue
+        found = True
+        this_unit = as_str(quantity.get("code")) or as_str(quantity.get("unit"))
+        if amount is None:
+            amount, unit = value, this_unit
+        per_day = _per_day(as_dict(dosage_map.get("timing")))
+        if per_day is not None:
+            per_day_total = (per_day_total or Decimal(0)) + per_day
+        factor = _MASS_FACTORS.get((this_unit or "").strip().lower())
+        if mg_total is not None and factor is not None and per_day is not None:
+            mg_total += value * factor * per_day
+        else:
+            mg_total = None
+    if not found and days_on is None and continuous is None:
+        return None
+    if continuous is None and days_on is not None and cycle is not None:
+        continuous = days_on >= cycle
+    mg_per_day = mg_total.quantize(Decimal("0.001")).normalize() if found and mg_total else None
+    return Dose(
+        amount=amount,
+        unit=unit,
+        administrations_per_day=per_day_total.normalize() if per_day_total else None,
+        mg_per_day=mg_per_day,
+        days_on=days_on,
+        cycle_days=cycle,
+        continuous=continuous,
+    )
+
+
+# --- status --------------------------------------------------------------------------------------
+
+_REQUEST_STATUS = {
+    "active": TherapyStatus.ACTIVE,
+    "on-hold": TherapyStatus.ON_HOLD,
+    "cancelled": TherapyStatus.CANCELLED,
+    "completed": TherapyStatus.COMPLETED,
+    "stopped": TherapyStatus.STOPPED,
+    "draft": TherapyStatus.DRAFT,
+    "unknown": TherapyStatus.UNKNOWN,
+}
+_STATEMENT_STATUS = {
+    "active": TherapyStatus.ACTIVE,
+    "on-hold": TherapyStatus.ON_HOLD,
+    "completed": TherapyStatus.COMPLETED,
+    "stopped": TherapyStatus.STOPPED,
+    "intended": TherapyStatus.UNKNOWN,
+    "unknown": TherapyStatus.UNKNOWN,
+}
+
+
+def _stop_reason(
+    status: TherapyStatus, reasons: list[Any]
+) -> tuple[StopReason | None, Code | None]:
+    if status not in (TherapyStatus.STOPPED, TherapyStatus.COMPLETED):
+        return None, None
+    for concept in reasons:
+        for code in concept_codes(concept):
+            if code.system != SNOMED:
+                continue
+            if code.code == SCT_PROGRESSION_STOP:
+                return StopReason.PROGRESSION, code
+            if code.code == SCT_TOXICITY_STOP:
+                return StopReason.TOXICITY, code
+            if code.code == SCT_COMPLETED_STOP:
+                return StopReason.COMPLETED, code
+            if code.code in SCT_OTHER_STOPS:
+                return StopReason.OTHER, code
+    if status is TherapyStatus.COMPLETED:
+        return StopReason.COMPLETED, None
+    return StopReason.UNKNOWN, None
+
+
+def _intent(resource: Mapping[str, Any]) -> TreatmentIntent | None:
+    for ext in as_list(resource.get("extension")):
+        ext_map = as_dict(ext)
+        if "intent" not in (as_str(ext_map.get("url")) or "").lower():
+            continue
+        for code in concept_codes(ext_map.get("valueCodeableConcept")):
+            if code.system == SNOMED and code.code == SCT_CURATIVE:
+                return TreatmentIntent.CURATIVE
+            if code.system == SNOMED and code.code == SCT_PALLIATIVE:
+                return TreatmentIntent.PALLIATIVE
+    return None
+
+
+def _dates(resource: Mapping[str, Any]) -> tuple[PartialDate | None, PartialDate | None]:
+    if resource.get("resourceType") == "MedicationStatement":
+        start = parse_date(resource.get("effectiveDateTime")) or period_start(
+            resource.get("effectivePeriod")
+        )
+        return start, period_end(resource.get("effectivePeriod"))
+    start = end = None
+    for dosage in as_list(resource.get("dosageInstruction")):
+        bounds = as_dict(as_dict(as_dict(dosage).get("timing")).get("repeat")).get("boundsPeriod")
+        start = start or period_start(bounds)
+        end = end or period_end(bounds)
+    return start or parse_date(resource.get("authoredOn")), end
+
+
+def map_medication(
+    resource: Mapping[str, Any],
+    identified: Identified,
+    *,
+    is_draft: bool = False,
+    is_selected: bool = False,
+) -> tuple[TherapyExposure | CoMedication | None, list[MappingIssue]]:
+    ref = reference_of(resource)
+    rtype = as_str(resource.get("resourceType"))
+    raw_status = as_str(resource.get("status")) or "unknown"
+    table = _STATEMENT_STATUS if rtype == "MedicationStatement" else _REQUEST_STATUS
+    if raw_status in ("entered-in-error", "not-taken"):
+        return None, []
+    status = table.get(raw_status)
+    if status is None:
+        return None, [MappingIssue("invalid-resource", ref, "unrecognised status; skipped")]
+    if is_draft:
+        status = TherapyStatus.DRAFT if status is TherapyStatus.UNKNOWN else status
+    reasons = (
+        as_list(resource.get("statusReason"))
+        if rtype == "MedicationStatement"
+        else [resource.get("statusReason")]
+    )
+    stop_reason, stop_code = _stop_reason(status, reasons)
+    start, end = _dates(resource)
+    drug = identified.drug
+    dosages = as_list(
+        resource.get("dosage" if rtype == "MedicationStatement" else "dosageInstruction")
+    )
+    order_id = as_str(resource.get("id")) if is_draft else None
+    if drug.cyp3a4 is not None:
+        return (
+            CoMedication(
+                agent=drug.agent,
+                role=drug.cyp3a4,
+                status=status,
+                source_ref=ref,
+                code=identified.code,
+                start=start,
+                end=end,
+                is_draft=is_draft,
+            ),
+            [],
+        )
+    issues: list[MappingIssue] = []
+    if identified.matched_by == "name":
+        issues.append(
+            MappingIssue(
+                "medication-matched-by-name",
+                ref,
+                f"medication identified as {drug.agent.ingredient} by name, not by code",
+            )
+        )
+    return (
+        TherapyExposure(
+            agent=drug.agent,
+            status=status,
+            source_ref=ref,
+            code=identified.code,
+            start=start,
+            end=end,
+            stop_reason=stop_reason,
+            stop_reason_code=stop_code,
+            dose=dose_of(dosages),
+            intent=_intent(resource),
+            is_draft=is_draft,
+            is_selected=is_selected,
+            order_id=order_id,
+        ),
+        issues,
+    )
