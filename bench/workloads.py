@@ -126,7 +126,9 @@ def _conditions() -> list[dict[str, Any]]:
     return [gist, *other]
 
 
-def _variant(index: int, hgnc: str, symbol: str, protein: str | None, present: bool) -> dict:
+def _variant(
+    index: int, hgnc: str, symbol: str, protein: str | None, present: bool, exon: str | None = None
+) -> dict:
     components: list[dict[str, Any]] = [
         {
             "code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
@@ -139,6 +141,10 @@ def _variant(index: int, hgnc: str, symbol: str, protein: str | None, present: b
             },
         },
     ]
+    if exon:
+        components.append(
+            {"code": {"coding": [{"system": LOINC, "code": "47999-8"}]}, "valueString": exon}
+        )
     if protein:
         components.append(
             {
@@ -177,7 +183,8 @@ def _variant(index: int, hgnc: str, symbol: str, protein: str | None, present: b
 
 
 def _genomics() -> list[dict[str, Any]]:
-    out = [_variant(0, "HGNC:6342", "KIT", "NP_000213.1:p.Trp557_Lys558del", True)]
+    # KIT exon 9 duplication: the draft imatinib 400 mg/day order deserves the 800 mg warning.
+    out = [_variant(0, "HGNC:6342", "KIT", "NP_000213.1:p.Ala502_Tyr503dup", True, "Exon 9")]
     negatives = [
         ("HGNC:8803", "PDGFRA"),
         ("HGNC:8031", "NTRK1"),
@@ -212,16 +219,12 @@ def _medication(index: int, code: str, display: str, status: str) -> dict[str, A
 
 
 def _medications() -> list[dict[str, Any]]:
-    # Supportive and chronic medications; codes are RxNorm ingredients from the project table
-    # only where the sarcoma rules read them, otherwise the EHR's text is enough.
+    # Supportive and chronic medications as free text (no code is invented for them).
     meds = []
     for i in range(25):
-        if i == 0:
-            meds.append(_medication(i, "282388", "imatinib", "completed"))
-        else:
-            med = _medication(i, f"99{i:04d}", f"supportive medication {i}", "completed")
-            med["medicationCodeableConcept"] = {"text": f"supportive medication {i}"}
-            meds.append(med)
+        med = _medication(i, "", "", "completed")
+        med["medicationCodeableConcept"] = {"text": f"supportive medication {i}"}
+        meds.append(med)
     return meds
 
 

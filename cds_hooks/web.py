@@ -235,6 +235,25 @@ def _unhandled(error: Exception) -> Response:
     return _error_response(InternalError())
 
 
+def load_knowledge(settings: Settings) -> Any:
+    """Load and validate the knowledge base (invalid knowledge raises and stops start-up) and
+    apply the site's jurisdiction (CDS_JURISDICTION) to how regulatory status is presented."""
+    import dataclasses
+
+    from rules import KnowledgeBaseError, load_kb
+
+    kb = load_kb()
+    declared = {j.id for j in kb.meta.jurisdictions}
+    if settings.jurisdiction not in declared:
+        raise KnowledgeBaseError(
+            [f"CDS_JURISDICTION {settings.jurisdiction} is not one of {sorted(declared)}"]
+        )
+    if settings.jurisdiction != kb.meta.jurisdiction:
+        meta = kb.meta.model_copy(update={"jurisdiction": settings.jurisdiction})
+        kb = dataclasses.replace(kb, meta=meta)
+    return kb
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -247,9 +266,7 @@ def create_app(
     """Build the app. Invalid settings or knowledge stop here, before any request is served."""
     settings = settings or load_settings()
     if kb is None:
-        from rules import load_kb
-
-        kb = load_kb()
+        kb = load_knowledge(settings)
     if registry is None:
         from cds_hooks.services import build_registry
 
@@ -273,8 +290,14 @@ def create_app(
 
             authenticator = build_authenticator(settings, engine, session)
     app.extensions["cds.auth"] = authenticator
+    meta = getattr(kb, "meta", None)
+    if meta is not None:
+        app.extensions["cds"].override_codes = frozenset(r.code for r in meta.override_reasons)
     app.extensions["cds.engine"] = engine
     app.register_blueprint(bp)
+    from cds_hooks.smart_app import register_smart_app
+
+    register_smart_app(app)  # /app/timeline: the therapy-timeline SMART app (issue 7)
     app.before_request(_before)
     app.after_request(_after)
     app.register_error_handler(CdsError, _error_response)

@@ -7,9 +7,10 @@ knowledge base, render cards.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from cds_hooks.cards import render
+from cds_hooks.cards import card_rules, render
 from cds_hooks.models import Card
 from cds_hooks.protocol import CallContext
 from cds_hooks.registry import PrefetchSpec, ServiceDefinition
@@ -95,9 +96,12 @@ def handle(ctx: CallContext) -> list[Card]:
         patient_id=str(ctx.context.get("patientId")),
         draft_orders=draft_orders,
         kb_version=ctx.kb.version,
+        issues=result.issues,
     )
     ctx.notes["rules"] = ",".join(sorted({r.rule_id for r in recommendations})) or "-"
     ctx.notes["mapping_issues"] = len(result.issues)
+    ctx.notes["issue_kinds"] = Counter(issue.kind for issue in result.issues)
+    ctx.notes["issued"] = card_rules(cards, recommendations, ctx.request.hook_instance)
     return cards
 
 

@@ -1,0 +1,232 @@
+"""The pure rule engine: ``evaluate(patient, kb, as_of, hook) -> list[Recommendation]``.
+
+No clock, no I/O: the same inputs always give the same, identically ordered output. Each
+recommendation carries the findings (with FHIR references) that made its criteria true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from rules.knowledge import ActionSpec, Rule
+from rules.loader import BoundCriterion, CompiledRule, KnowledgeBase
+from rules.patient import Patient
+from rules.predicates import PREDICATES, Context, Findings
+from rules.results import (
+    CodeRef,
+    DoseSpec,
+    DrugRef,
+    Finding,
+    Recommendation,
+    RegulatoryStatement,
+    SuggestedAction,
+    TherapyOption,
+)
+
+#: Code system of the KB's override reasons (a URN: the vocabulary is local to this KB).
+OVERRIDE_SYSTEM = "urn:sarcoma-cds:override-reason"
+ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+_SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+_CREATING = frozenset({"create-medication-request", "replace-draft"})
+
+
+def _check(criterion: BoundCriterion, ctx: Context) -> Findings:
+    if criterion.name == "any_of":
+        found: list[Finding] = []
+        for part in criterion.any_of:
+            found.extend(_check(part, ctx))
+        return tuple(found)
+    spec = PREDICATES[criterion.name]
+    return spec.fn(ctx, criterion.params)
+
+
+def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
+    seen: set[tuple[str, str | None, str | None]] = set()
+    out: list[Finding] = []
+    for finding in findings:
+        key = (finding.text, finding.source_ref, finding.order_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return tuple(out)
+
+
+def _not_approved_here(rule: Rule, kb: KnowledgeBase) -> bool:
+    return any(
+        note.jurisdiction == kb.meta.jurisdiction and note.status == "not-approved"
+        for note in rule.regulatory
+    )
+
+
+def _actions(
+    spec: ActionSpec, kb: KnowledgeBase, order_ids: tuple[str, ...]
+) -> list[SuggestedAction]:
+    vs = kb.valuesets
+    dose = (
+        DoseSpec(
+            value=spec.dose.value,
+            unit=spec.dose.unit,
+            times_per_day=spec.dose.times_per_day,
+            text=spec.dose.text,
+            days_on=spec.dose.days_on,
+            cycle_days=spec.dose.cycle_days,
+        )
+        if spec.dose is not None
+        else None
+    )
+    base = SuggestedAction(
+        type=spec.type,
+        label=spec.label,
+        drug=vs.drug_ref(spec.drug) if spec.drug else None,
+        test=vs.test_ref(spec.test) if spec.test else None,
+        dose_text=spec.dose_text or (spec.dose.text if spec.dose else None),
+        dose=dose,
+        recommended=spec.recommended,
+    )
+    if spec.type in {"replace-draft", "update-draft-dose", "delete-draft"}:
+        return [
+            SuggestedAction(
+                type=base.type,
+                label=base.label,
+                drug=base.drug,
+                test=base.test,
+                dose_text=base.dose_text,
+                dose=base.dose,
+                target_order_id=order_id,
+                recommended=base.recommended,
+            )
+            for order_id in order_ids
+        ]
+    return [base]
+
+
+def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recommendation | None:
+    """Evaluate one rule; ``None`` when a ``when`` criterion fails or an ``unless`` holds."""
+    rule = compiled.rule
+    findings: list[Finding] = []
+    for criterion in compiled.when:
+        found = _check(criterion, ctx)
+        if not found:
+            return None
+        findings.extend(found)
+    for criterion in compiled.unless:
+        if _check(criterion, ctx):
+            return None
+    order_ids = tuple(dict.fromkeys(f.order_id for f in findings if f.order_id is not None))
+    if ctx.hook in ORDER_HOOKS and not order_ids:
+        return None
+    vs = kb.valuesets
+    actions: list[SuggestedAction] = []
+    for spec in rule.then.actions:
+        actions.extend(_actions(spec, kb, order_ids))
+    contraindicated: list[DrugRef] = []
+    for drug in rule.then.contraindicated_drugs:
+        contraindicated.extend(vs.drug_ref(member) for member in vs.drug_members(drug))
+    regulatory = sorted(
+        (
+            RegulatoryStatement(
+                jurisdiction=note.jurisdiction,
+                regulator=kb.meta.regulator(note.jurisdiction),
+                drug=vs.drug_ref(note.drug),
+                status=note.status,
+                text=note.text,
+                citations=tuple(kb.sources[key] for key in note.citations),
+                applies_here=note.jurisdiction == kb.meta.jurisdiction,
+            )
+            for note in rule.regulatory
+        ),
+        key=lambda r: (not r.applies_here, r.jurisdiction, r.drug.id),
+    )
+    return Recommendation(
+        rule_id=rule.id,
+        rule_version=rule.version,
+        kind=rule.then.kind,
+        indicator=rule.then.indicator,
+        title=rule.title,
+        summary=rule.then.summary,
+        what=rule.then.what,
+        histology=rule.histology,
+        line=rule.line,
+        findings=_dedupe(findings),
+        evidence_level=rule.evidence.level,
+        evidence_label=kb.meta.level_label(rule.evidence.level),
+        evidence_note=rule.evidence.note,
+        citations=tuple(kb.sources[key] for key in rule.citations),
+        options=tuple(
+            TherapyOption(
+                drug=vs.drug_ref(o.drug), dose=o.dose, preference=o.preference, note=o.note
+            )
+            for o in rule.then.options
+        ),
+        actions=tuple(actions),
+        monitoring=tuple(rule.then.monitoring),
+        contraindicated=tuple(dict.fromkeys(contraindicated)),
+        regulatory=tuple(regulatory),
+        order_ids=order_ids,
+        reviewed_on=rule.reviewed_on.isoformat(),
+        override_reasons=tuple(
+            CodeRef(OVERRIDE_SYSTEM, reason.code, reason.display)
+            for reason in kb.meta.override_reasons
+        ),
+    )
+
+
+def _without_unsafe_actions(recs: list[Recommendation]) -> list[Recommendation]:
+    """Drop any suggestion that would order a drug another recommendation marks as resisted."""
+    banned = {drug.id for rec in recs for drug in rec.contraindicated}
+    if not banned:
+        return recs
+    out: list[Recommendation] = []
+    for rec in recs:
+        kept = tuple(
+            a
+            for a in rec.actions
+            if not (a.type in _CREATING and a.drug is not None and a.drug.id in banned)
+        )
+        options = tuple(o for o in rec.options if o.drug.id not in banned)
+        if kept == rec.actions and options == rec.options:
+            out.append(rec)
+            continue
+        if rec.kind == "recommendation" and not options and rec.options:
+            continue  # every option it offered is resisted for this patient
+        out.append(replace(rec, actions=kept, options=options))
+    return out
+
+
+def evaluate(patient: Patient, kb: KnowledgeBase, as_of: date, hook: str) -> list[Recommendation]:
+    """Run every active rule that applies to ``hook``; pure and deterministic.
+
+    Order hooks only return recommendations about the drafted (order-sign) or selected
+    (order-select) orders. When the KB meta says ``unapproved_drug_presentation: suppress``,
+    recommendations for drugs not approved in the configured jurisdiction are not returned.
+    """
+    if hook not in {"patient-view", *ORDER_HOOKS}:
+        raise ValueError(f"unsupported hook {hook!r}")
+    ctx = Context(
+        patient=patient,
+        valuesets=kb.valuesets,
+        as_of=as_of,
+        hook=hook,
+        lines=patient.lines_of_therapy(),
+        labels={h.id: h.label for h in kb.meta.histologies},
+    )
+    recs: list[Recommendation] = []
+    for compiled in kb.active_rules():
+        rule = compiled.rule
+        if hook not in rule.hooks:
+            continue
+        if (
+            kb.meta.unapproved_drug_presentation == "suppress"
+            and rule.then.kind == "recommendation"
+            and _not_approved_here(rule, kb)
+        ):
+            continue
+        rec = apply_rule(compiled, ctx, kb)
+        if rec is not None:
+            recs.append(rec)
+    recs = _without_unsafe_actions(recs)
+    return sorted(
+        recs,
+        key=lambda r: (_SEVERITY[r.indicator], kb.level_rank(r.evidence_level), r.rule_id),
+    )

@@ -1,0 +1,311 @@
+"""Knowledge-base schema: the shape every reviewed YAML file must have.
+
+All models forbid unknown keys (``extra="forbid"``) so that a misspelt key, or a YAML 1.1
+boolean such as a bare ``on:``, fails at load time instead of being ignored. Clinical content
+lives in ``rules/kb``; this module only declares its shape. Referential checks (predicates,
+value sets, citations, test cases) are done by :mod:`rules.loader`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+RULE_ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+SEMVER_RE = r"^\d+\.\d+\.\d+$"
+
+RuleId = Annotated[str, StringConstraints(pattern=RULE_ID_RE)]
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([-.][a-z0-9]+)*$")]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+Hook = Literal["patient-view", "order-select", "order-sign"]
+HOOKS: tuple[Hook, ...] = ("patient-view", "order-select", "order-sign")
+Indicator = Literal["info", "warning", "critical"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# sources.yaml
+
+
+class Source(Strict):
+    """One citable source. ``url`` is absolute; ``doi`` is the bare DOI (no resolver prefix)."""
+
+    key: Key
+    title: Text
+    publisher: Text
+    year: int = Field(ge=1900, le=2100)
+    kind: Literal[
+        "regulatory-label",
+        "label-copy",
+        "guideline",
+        "guideline-summary",
+        "randomised-trial",
+        "single-arm-trial",
+        "meta-analysis",
+        "review",
+        "case-report",
+        "terminology",
+    ]
+    authors: Text | None = None
+    citation: Text | None = None
+    url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = None
+    doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
+    note: Text | None = None
+
+    @property
+    def link(self) -> str | None:
+        """The absolute address of the source: its URL, else its DOI resolver address."""
+        if self.url:
+            return self.url
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        return None
+
+
+class SourcesFile(Strict):
+    sources: list[Source] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# meta.yaml
+
+
+class EvidenceLevel(Strict):
+    id: Key
+    label: Text
+
+
+class Jurisdiction(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,4}$")]
+    regulator: Text
+
+
+class Histology(Strict):
+    id: Key
+    label: Text
+    order: int = Field(ge=0)
+
+
+class KbMeta(Strict):
+    """KB-wide settings: the ordered evidence scale (strongest first) and site switches."""
+
+    kb_id: Key
+    version: Annotated[str, StringConstraints(pattern=SEMVER_RE)]
+    title: Text
+    evidence_levels: list[EvidenceLevel] = Field(min_length=2)
+    jurisdictions: list[Jurisdiction] = Field(min_length=1)
+    jurisdiction: str
+    unapproved_drug_presentation: Literal["annotate", "suppress"]
+    mapping_issue_policy: Literal["annotate"]
+    override_reasons: list[OverrideReason] = Field(min_length=1)
+    histologies: list[Histology] = Field(min_length=1)
+
+    def level_rank(self, level: str) -> int:
+        """Position of ``level`` on the scale: 0 is the strongest evidence."""
+        for index, item in enumerate(self.evidence_levels):
+            if item.id == level:
+                return index
+        raise KeyError(level)
+
+    def level_label(self, level: str) -> str:
+        return self.evidence_levels[self.level_rank(level)].label
+
+    def histology_label(self, histology: str) -> str:
+        for item in self.histologies:
+            if item.id == histology:
+                return item.label
+        raise KeyError(histology)
+
+    def regulator(self, jurisdiction: str) -> str:
+        for item in self.jurisdictions:
+            if item.id == jurisdiction:
+                return item.regulator
+        raise KeyError(jurisdiction)
+
+
+class OverrideReason(Strict):
+    code: Key
+    display: Text
+
+
+# ---------------------------------------------------------------------------------------------
+# valuesets/<id>.yaml
+
+
+class CodeEntry(Strict):
+    system: Annotated[str, StringConstraints(pattern=r"^(https?://|urn:)\S+$")]
+    code: Text
+    display: Text
+
+
+class ValueSetFile(Strict):
+    """A code list. ``kind: drug`` sets also name the ordering display; ``test`` sets a test."""
+
+    id: Key
+    version: Annotated[str, StringConstraints(pattern=SEMVER_RE)]
+    kind: Literal["drug", "drug-group", "diagnosis", "gene", "variant", "test", "other"]
+    title: Text
+    display: Text | None = None
+    sources: list[Key] = Field(min_length=1)
+    codes: list[CodeEntry] = Field(default_factory=list)
+    names: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9 +/.\-]*$")]] = Field(
+        default_factory=list
+    )
+    includes: list[Key] = Field(default_factory=list)
+    note: Text | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# rules/<id>.yaml
+
+
+class Criterion(BaseModel):
+    """One predicate call: a single-key mapping ``{predicate_name: {params}}``.
+
+    The key ``any_of`` takes a list of criteria instead of parameters.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    any_of: tuple[Criterion, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Any) -> Criterion:
+        if not isinstance(raw, dict) or len(raw) != 1:
+            raise ValueError(f"a criterion is a mapping with exactly one key, got {raw!r}")
+        ((name, value),) = raw.items()
+        if not isinstance(name, str):
+            raise ValueError(f"criterion key must be a string, got {name!r}")
+        if name == "any_of":
+            if not isinstance(value, list) or len(value) < 2:
+                raise ValueError("any_of takes a list of at least two criteria")
+            return cls(name=name, any_of=tuple(cls.parse(item) for item in value))
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ValueError(f"parameters of {name!r} must be a mapping, got {value!r}")
+        return cls(name=name, params=value)
+
+
+class Dose(Strict):
+    """Structured dose for a draft-order update (FHIR-agnostic)."""
+
+    value: float = Field(gt=0)
+    unit: Literal["mg"]
+    times_per_day: int = Field(ge=1, le=4)
+    days_on: int | None = Field(default=None, ge=1)
+    cycle_days: int | None = Field(default=None, ge=1)
+    text: Text
+
+
+class DrugOption(Strict):
+    drug: Key
+    dose: Text
+    preference: Literal["preferred", "alternative", "consider"] = "preferred"
+    note: Text | None = None
+
+
+class ActionSpec(Strict):
+    """A suggested action. ``target: triggering-order`` is resolved to the draft order id."""
+
+    type: Literal[
+        "create-medication-request",
+        "create-service-request",
+        "replace-draft",
+        "update-draft-dose",
+        "delete-draft",
+    ]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    drug: Key | None = None
+    test: Key | None = None
+    dose_text: Text | None = None
+    dose: Dose | None = None
+    recommended: bool = False
+
+    @field_validator("label")
+    @classmethod
+    def _label_text(cls, value: str) -> str:
+        if value != value.strip():
+            raise ValueError("label has leading or trailing blanks")
+        return value
+
+
+class Then(Strict):
+    kind: Literal["recommendation", "warning", "data-gap", "monitoring", "summary"]
+    indicator: Indicator
+    summary: Annotated[str, StringConstraints(min_length=10, max_length=139)]
+    what: Text
+    options: list[DrugOption] = Field(default_factory=list)
+    actions: list[ActionSpec] = Field(default_factory=list)
+    monitoring: list[Text] = Field(default_factory=list)
+    contraindicated_drugs: list[Key] = Field(default_factory=list)
+
+
+class Evidence(Strict):
+    level: Key
+    note: Text | None = None
+
+
+class RegulatoryNote(Strict):
+    jurisdiction: str
+    drug: Key
+    status: Literal["approved", "not-approved", "off-label"]
+    text: Text
+    citations: list[Key] = Field(min_length=1)
+
+
+class Rule(BaseModel):
+    """One recommendation or warning, reviewed as data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: RuleId
+    version: Annotated[str, StringConstraints(pattern=SEMVER_RE)]
+    status: Literal["draft", "active", "retired"]
+    title: Text
+    items: list[Annotated[int, Field(ge=1, le=99)]] = Field(
+        min_length=1, description="issue-5 content items this rule implements"
+    )
+    histology: Key
+    line: int | None = Field(default=None, ge=0, le=9)
+    hooks: list[Hook] = Field(min_length=1)
+    when: list[Criterion] = Field(min_length=1)
+    unless: list[Criterion] = Field(default_factory=list)
+    then: Then
+    evidence: Evidence
+    citations: list[Key] = Field(default_factory=list)
+    regulatory: list[RegulatoryNote] = Field(default_factory=list)
+    reviewed_on: date
+    reviewed_by: Text
+
+    @field_validator("when", "unless", mode="before")
+    @classmethod
+    def _parse_criteria(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError("criteria are a list")
+        return [item if isinstance(item, Criterion) else Criterion.parse(item) for item in value]
+
+    @field_validator("hooks")
+    @classmethod
+    def _unique_hooks(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("hooks are listed twice")
+        return value
+
+
+def slug(text: str) -> str:
+    """A lowercase, hyphenated form of ``text`` (for anchors in the rendered KB)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+KbMeta.model_rebuild()

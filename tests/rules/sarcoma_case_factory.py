@@ -1,0 +1,247 @@
+"""Build ``rules.patient`` objects from the compact patient facts used in the case files.
+
+Case files live in ``tests/rules/cases/<rule-id>.yaml``; each holds cases that must fire and
+cases that must stay silent. The patient facts are deliberately terse, e.g.::
+
+    diagnoses: [{histology: gist}]
+    biomarkers: [{gene: KIT, exon: 9}]
+    therapy: [{drug: imatinib, start: 2024-01, end: 2024-09, stop: progression, mg: 400}]
+    drafts: [{drug: imatinib, mg: 400, id: mr-1}]
+    status: [{value: progression, date: 2025-01}]
+    comeds: [{drug: clarithromycin, role: strong-inhibitor}]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rules.patient import (
+    Agent,
+    Biomarker,
+    BiomarkerKind,
+    ClinicalStatus,
+    Code,
+    CoMedication,
+    Confidence,
+    CypRole,
+    Diagnosis,
+    DiseaseStatus,
+    DiseaseStatusValue,
+    Dose,
+    Gene,
+    GenomicSource,
+    Histology,
+    HistologySubtype,
+    PartialDate,
+    Patient,
+    ResultValue,
+    StopReason,
+    TherapyExposure,
+    TherapyStatus,
+)
+
+CASES_DIR = Path(__file__).parent / "cases"
+DEFAULT_AS_OF = date(2026, 1, 15)
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
+
+# ingredient -> (rxnorm, atc, antineoplastic). Some carry no code on purpose, so that the
+# name fallback of the value sets is exercised too.
+DRUGS: dict[str, tuple[str | None, str | None, bool]] = {
+    "imatinib": ("282388", None, True),
+    "sunitinib": ("357977", None, True),
+    "regorafenib": (None, "L01EX05", True),
+    "ripretinib": (None, "L01EX19", True),
+    "avapritinib": (None, None, True),
+    "pazopanib": ("714438", None, True),
+    "trabectedin": ("1716278", None, True),
+    "eribulin": (None, None, True),
+    "gemcitabine": ("12574", None, True),
+    "docetaxel": ("72962", None, True),
+    "dacarbazine": ("3098", None, True),
+    "doxorubicin": ("3639", None, True),
+    "liposomal doxorubicin": (None, None, True),
+    "ifosfamide": ("5657", None, True),
+    "paclitaxel": ("56946", None, True),
+    "sirolimus": ("35302", None, True),
+    "crizotinib": ("1148495", None, True),
+    "larotrectinib": (None, "L01EX12", True),
+    "entrectinib": ("2197862", None, True),
+    "anlotinib": (None, None, True),
+    "clarithromycin": ("21212", None, False),
+    "ketoconazole": ("6135", None, False),
+    "rifampin": ("9384", None, False),
+    "carbamazepine": ("2002", None, False),
+    "fluconazole": (None, None, False),
+}
+HGNC = {"KIT": "HGNC:6342", "PDGFRA": "HGNC:8803", "ALK": "HGNC:427", "NTRK1": "HGNC:8031",
+        "NTRK2": "HGNC:8032", "NTRK3": "HGNC:8033", "ETV6": "HGNC:3495"}  # fmt: skip
+
+
+def _date(value: Any) -> PartialDate | None:
+    if value is None:
+        return None
+    parsed = PartialDate.parse(str(value))
+    assert parsed is not None, value
+    return parsed
+
+
+def _agent(name: str) -> Agent:
+    rxnorm, atc, antineoplastic = DRUGS[name]
+    return Agent(ingredient=name, rxnorm=rxnorm, atc=atc, antineoplastic=antineoplastic)
+
+
+def _dose(spec: dict[str, Any]) -> Dose | None:
+    if "mg" not in spec and "days_on" not in spec:
+        return None
+    mg = Decimal(str(spec["mg"])) if "mg" in spec else None
+    return Dose(
+        amount=mg,
+        unit="mg" if mg is not None else None,
+        administrations_per_day=Decimal(1) if mg is not None else None,
+        mg_per_day=mg,
+        days_on=spec.get("days_on"),
+        cycle_days=spec.get("cycle"),
+    )
+
+
+def build_patient(spec: dict[str, Any]) -> Patient:
+    diagnoses = tuple(
+        Diagnosis(
+            histology=Histology(d["histology"]),
+            code=Code(ICDO3, str(d.get("code", "8800/3")), d.get("display")),
+            source_ref=d.get("ref", f"Condition/dx-{i}"),
+            subtype=HistologySubtype(d["subtype"]) if "subtype" in d else None,
+            clinical_status=ClinicalStatus(d.get("status", "active")),
+        )
+        for i, d in enumerate(spec.get("diagnoses", []), start=1)
+    )
+    biomarkers = tuple(
+        Biomarker(
+            gene=Gene(b["gene"], HGNC.get(b["gene"])),
+            kind=BiomarkerKind(b.get("kind", "variant")),
+            result=ResultValue(b.get("result", "present")),
+            source_ref=b.get("ref", f"Observation/bm-{i}"),
+            code=Code("http://loinc.org", "69548-6", "Genetic variant assessment"),
+            partners=tuple(Gene(p, HGNC.get(p)) for p in b.get("partners", [])),
+            exon=b.get("exon"),
+            hgvs_p=b.get("hgvs_p"),
+            hotspot=b.get("hotspot"),
+            genomic_source=GenomicSource(b.get("source", "somatic")),
+            confidence=Confidence(b.get("confidence", "coded")),
+        )
+        for i, b in enumerate(spec.get("biomarkers", []), start=1)
+    )
+    exposures: list[TherapyExposure] = []
+    for i, t in enumerate(spec.get("therapy", []), start=1):
+        ended = "end" in t or "stop" in t
+        exposures.append(
+            TherapyExposure(
+                agent=_agent(t["drug"]),
+                status=TherapyStatus(t.get("status", "stopped" if ended else "active")),
+                source_ref=t.get("ref", f"MedicationRequest/tx-{i}"),
+                start=_date(t.get("start")),
+                end=_date(t.get("end")),
+                stop_reason=StopReason(t["stop"]) if "stop" in t else None,
+                dose=_dose(t),
+            )
+        )
+    for i, t in enumerate(spec.get("drafts", []), start=1):
+        order_id = str(t.get("id", f"draft-{i}"))
+        exposures.append(
+            TherapyExposure(
+                agent=_agent(t["drug"]),
+                status=TherapyStatus.DRAFT,
+                source_ref=f"MedicationRequest/{order_id}",
+                dose=_dose(t),
+                is_draft=True,
+                is_selected=bool(t.get("selected", True)),
+                order_id=order_id,
+            )
+        )
+    statuses = tuple(
+        DiseaseStatus(
+            value=DiseaseStatusValue(s["value"]),
+            code=Code("http://loinc.org", "97509-4"),
+            source_ref=s.get("ref", f"Observation/ds-{i}"),
+            date=_date(s["date"]),
+        )
+        for i, s in enumerate(spec.get("status", []), start=1)
+    )
+    comeds = tuple(
+        CoMedication(
+            agent=_agent(c["drug"]),
+            role=CypRole(c["role"]),
+            status=TherapyStatus(c.get("status", "active")),
+            source_ref=c.get("ref", f"MedicationRequest/cm-{i}"),
+        )
+        for i, c in enumerate(spec.get("comeds", []), start=1)
+    )
+    return Patient(
+        patient_id=spec.get("id", "p1"),
+        diagnoses=diagnoses,
+        biomarkers=biomarkers,
+        exposures=tuple(exposures),
+        disease_status=statuses,
+        comedications=comeds,
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    name: str
+    hook: str
+    as_of: date
+    patient: Patient
+    expect: str
+    indicator: str | None = None
+    summary_contains: tuple[str, ...] = ()
+    actions: tuple[dict[str, Any], ...] = ()
+    contraindicated: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}::{self.name}"
+
+
+_CASE_KEYS = {"name", "hook", "as_of", "patient", "expect", "indicator", "summary_contains",
+              "actions", "contraindicated"}  # fmt: skip
+
+
+def load_case_file(path: Path) -> list[Case]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert set(data) == {"rule", "cases"}, f"{path.name}: keys are rule and cases"
+    assert data["rule"] == path.stem, f"{path.name}: rule id must match the file name"
+    cases = []
+    for raw in data["cases"]:
+        unknown = set(raw) - _CASE_KEYS
+        assert not unknown, f"{path.name}: unknown case keys {unknown}"
+        assert raw["expect"] in {"fire", "silent"}, f"{path.name}: expect fire or silent"
+        cases.append(
+            Case(
+                rule=data["rule"],
+                name=raw["name"],
+                hook=raw.get("hook", "patient-view"),
+                as_of=raw.get("as_of", DEFAULT_AS_OF),
+                patient=build_patient(raw.get("patient") or {}),
+                expect=raw["expect"],
+                indicator=raw.get("indicator"),
+                summary_contains=tuple(raw.get("summary_contains", [])),
+                actions=tuple(raw.get("actions", [])),
+                contraindicated=tuple(raw.get("contraindicated", [])),
+                raw=raw,
+            )
+        )
+    return cases
+
+
+def load_all_cases() -> list[Case]:
+    return [case for path in sorted(CASES_DIR.glob("*.yaml")) for case in load_case_file(path)]

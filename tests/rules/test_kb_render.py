@@ -1,0 +1,102 @@
+"""The clinician-readable KB document and the ``evaluate`` command built on the KB."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from cds_hooks.cli import main
+from cds_hooks.commands.evaluate_cmd import build_call
+from cds_hooks.commands.kb_cmd import render_html
+from rules import load_kb
+
+KB = load_kb()
+
+
+def test_kb_document_lists_every_rule_with_version_evidence_and_review_date() -> None:
+    html = render_html(KB)
+    for compiled in KB.rules:
+        rule = compiled.rule
+        assert f'id="{rule.id}"' in html
+        assert f"{rule.id}@{rule.version}" in html
+        assert f"reviewed {rule.reviewed_on.isoformat()}" in html
+    assert "Meta-analysis of non-randomised studies" in html
+    assert "doi:10.3389/fonc.2025.1703261" in html
+
+
+def test_kb_document_draws_the_gist_sequence_and_needs_no_external_assets() -> None:
+    html = render_html(KB)
+    gist = html.split('id="h-gist"')[1].split("<h2")[0]
+    svg = gist.split("<svg")[1].split("</svg>")[0]
+    for label in ("First line", "Line 2", "Line 3", "Line 4"):
+        assert label in svg
+    for drug in ("imatinib", "sunitinib", "regorafenib", "ripretinib", "avapritinib"):
+        assert drug in svg
+    assert not re.search(r"<(script|link|img)\b", html)
+    assert "src=" not in html
+
+
+def test_kb_render_writes_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "kb.html"
+    assert main(["kb", "render", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+BUNDLE = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p9"}},
+        {
+            "resource": {
+                "resourceType": "Condition",
+                "id": "c9",
+                "subject": {"reference": "Patient/p9"},
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
+                "code": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/icd-o-3",
+                            "code": "8936/3",
+                        }
+                    ]
+                },
+            }
+        },
+    ],
+}
+
+
+def test_build_call_reads_a_bundle_as_patient_view() -> None:
+    hook, instance, context, prefetch = build_call(BUNDLE, None)
+    assert (hook, context["patientId"], prefetch) == ("patient-view", "p9", {"bundle": BUNDLE})
+    assert instance
+
+
+def test_build_call_refuses_other_documents() -> None:
+    with pytest.raises(ValueError, match="neither"):
+        build_call({"resourceType": "Patient"}, None)
+
+
+def test_evaluate_prints_cards_for_a_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(BUNDLE), encoding="utf-8")
+    assert main(["evaluate", str(path), "--as-of", "2026-01-15"]) == 0
+    cards = json.loads(capsys.readouterr().out)["cards"]
+    summaries = [c["summary"] for c in cards]
+    assert any("KIT/PDGFRA" in s for s in summaries), summaries
+    gap = next(c for c in cards if "KIT/PDGFRA" in c["summary"])
+    resource = gap["suggestions"][0]["actions"][0]["resource"]
+    assert resource["subject"] == {"reference": "Patient/p9"}
