@@ -25,7 +25,12 @@ def test_item8_each_service_has_the_required_and_recommended_members(client):
         assert service["description"] and service["title"] and service["usageRequirements"]
         assert service["id"].replace("-", "").isalnum()
         assert set(service["prefetch"]) == {
-            "patient", "conditions", "genomics", "diseaseStatus", "medications"}
+            "patient",
+            "conditions",
+            "genomics",
+            "diseaseStatus",
+            "medications",
+        }
 
 
 def test_items26_29_published_templates_obey_the_token_rules(client):
