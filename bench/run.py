@@ -76,7 +76,9 @@ def gunicorn(app: str, port: int, env: dict[str, str], workdir: Path) -> Iterato
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"gunicorn {app} exited; see {log.name}")
+                log.flush()
+                tail = Path(log.name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"gunicorn {app} exited:\n{tail}")
             try:
                 requests.get(base + "/healthz", timeout=1)
                 break

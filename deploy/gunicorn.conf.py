@@ -26,12 +26,12 @@ forwarded_allow_ips = os.environ.get("CDS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = True  # the knowledge base is loaded and validated once, before forking
 
 
-def on_starting(server: object) -> None:
-    """Start with an empty Prometheus multiprocess folder (stale files would double count)."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
-        os.makedirs(folder, exist_ok=True)
+# Start with an empty Prometheus multiprocess folder (stale files would double count). This
+# runs when gunicorn reads this file, before the preloaded app creates its metrics.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_dir:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
 
 
 def child_exit(server: object, worker: object) -> None:
