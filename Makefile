@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports pytest bench clean venv
+.PHONY: run test lint typecheck imports pytest bench clean venv services
 
 # Idempotent bootstrap: (re)install only when pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -28,7 +28,16 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# The real-database tests use the PostgreSQL of this machine kind (127.0.0.1:5432, db test);
+# start it if it is installed but stopped.
+services:
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  if command -v pg_ctlcluster >/dev/null 2>&1; then \
+	    pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; \
+	  fi; \
+	fi
+
+pytest: $(STAMP) services
 	$(BIN)/python -m pytest
 
 test: lint typecheck imports pytest
