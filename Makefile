@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports pytest bench clean venv services
+.PHONY: fhir-demo run test lint typecheck imports pytest bench clean venv services sysdeps
 
 # Idempotent bootstrap: (re)install only when pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -17,6 +17,11 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	CDS_AUTH_MODE=$${CDS_AUTH_MODE:-off} CDS_FHIR_ALLOWLIST=$${CDS_FHIR_ALLOWLIST:-http://127.0.0.1:8090/fhir} $(BIN)/sarcoma-cds serve
+
+# A local FHIR R4 server (sekmet-fhir) on 127.0.0.1:8090 with the demo patients loaded; run it
+# beside `make run` (which allows exactly this server) for the sandbox walkthrough.
+fhir-demo: $(STAMP)
+	$(BIN)/python -m cds_hooks.demo.server --port 8090 --data data/sekmet
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,7 +42,22 @@ services:
 	  fi; \
 	fi
 
-pytest: $(STAMP) services
+# System packages the tests drive: headless Chromium + ChromeDriver (browser test of the
+# timeline app). Installed from Debian when missing and we may (root); otherwise the browser
+# test says what to install.
+sysdeps:
+	@if ! command -v chromedriver >/dev/null 2>&1 || ! test -x /usr/lib/chromium/chromium; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and chromium-driver from Debian"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; \
+	  else \
+	    echo "sysdeps: install chromium and chromium-driver (Debian) for the browser test"; \
+	  fi; \
+	fi
+
+pytest: $(STAMP) services sysdeps
 	$(BIN)/python -m pytest
 
 test: lint typecheck imports pytest

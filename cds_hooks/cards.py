@@ -16,9 +16,11 @@ the same request always yields the same ids (feedback can be attributed to a rul
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from cds_hooks.models import (
     Action,
@@ -376,6 +378,7 @@ def _summary_card(
     draft_orders: Mapping[str, Mapping[str, Any]],
     kb_version: str,
     issues: Sequence[object],
+    timeline_url: str | None = None,
 ) -> Card:
     lead = advice[0] if advice else summary
     assert lead is not None
@@ -413,6 +416,15 @@ def _summary_card(
         s if (not s.is_recommended or i == first) else s.model_copy(update={"is_recommended": None})
         for i, s in enumerate(suggestions)
     ]
+    if timeline_url:
+        # The therapy-timeline SMART app: the EHR adds iss and launch to this URL.
+        timeline = Link(
+            label="Therapy timeline",
+            url=f"{timeline_url}?patient={quote(patient_id, safe='')}",
+            type="smart",
+            app_context=json.dumps({"patientId": patient_id}, separators=(",", ":")),
+        )
+        links = [timeline, *(links or [])]
     return Card(
         uuid=_uuid(hook_instance, SUMMARY_ID),
         summary=headline,
@@ -435,8 +447,12 @@ def render(
     draft_orders: Mapping[str, Mapping[str, Any]],
     kb_version: str,
     issues: Sequence[object] = (),
+    timeline_url: str | None = None,
 ) -> list[Card]:
-    """Cards for one hook call, in a deterministic order (most severe first)."""
+    """Cards for one hook call, in a deterministic order (most severe first).
+
+    ``timeline_url`` (the SMART launch URL of the therapy-timeline app) adds a smart link to
+    the patient-view summary card."""
     common: dict[str, Any] = {
         "hook_instance": hook_instance,
         "patient_id": patient_id,
@@ -464,7 +480,9 @@ def render(
     separate = [r for r in recs if r.kind in {"warning", "data-gap"}]
     cards = [_single_card(r, **common) for r in separate if r.indicator != "info"]
     if summary is not None or advice or monitoring:
-        cards.append(_summary_card(summary, advice, monitoring, **common))
+        cards.append(
+            _summary_card(summary, advice, monitoring, timeline_url=timeline_url, **common)
+        )
     cards += [_single_card(r, **common) for r in separate if r.indicator == "info"]
     return cards
 

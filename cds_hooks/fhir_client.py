@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
@@ -40,6 +40,11 @@ def _host_is_loopback(host: str) -> bool:
         return False
 
 
+def _has_dot_segments(path: str) -> bool:
+    decoded = unquote(path)
+    return "\\" in decoded or any(segment in {".", ".."} for segment in decoded.split("/"))
+
+
 def _split(url: str) -> tuple[str, str, int, str] | None:
     try:
         parts = urlsplit(url)
@@ -48,7 +53,11 @@ def _split(url: str) -> tuple[str, str, int, str] | None:
         return None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return None
-    if parts.username or parts.password:
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return None
+    # Dot segments (also percent-encoded) would let a server or proxy resolve the path outside
+    # the allowed prefix: /fhir/../admin starts with /fhir/ but means /admin.
+    if _has_dot_segments(parts.path):
         return None
     port = port or (443 if parts.scheme == "https" else 80)
     return parts.scheme, parts.hostname.lower(), port, parts.path.rstrip("/")
@@ -117,7 +126,7 @@ class FhirClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FhirUnavailable("timeout")
-        if not url.startswith(self._base):
+        if not url.startswith(self._base) or _has_dot_segments(urlsplit(url).path):
             raise FhirUnavailable("link-outside-base")
         self.requests_made += 1
         try:

@@ -96,3 +96,6 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Third-party loggers that would write URLs (with patient ids) at DEBUG stay quiet.
+    for name in ("urllib3", "requests", "werkzeug"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

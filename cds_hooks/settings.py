@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Python log level.")
     workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = 2 x CPU + 1.")
+    smart_client_id: str = Field(
+        "sarcoma-cds-timeline",
+        min_length=1,
+        description="OAuth client id of the therapy-timeline SMART app at the EHR's server.",
+    )
+    launch_key: str = Field(
+        "",
+        description="Secret (32+ characters) signing the SMART launch cookie; set it when "
+        "several replicas serve the app. Default: random per process start.",
+    )
     forwarded_allow_ips: str = Field(
         "127.0.0.1",
         description="Proxies whose X-Forwarded-* headers gunicorn trusts (comma list or *).",
@@ -125,6 +135,13 @@ class Settings(BaseSettings):
             parts = urlsplit(prefix)
             if parts.scheme not in {"http", "https"} or not parts.netloc:
                 raise ValueError(f"entry {prefix!r} is not an absolute http(s) URL prefix")
+        return value
+
+    @field_validator("launch_key")
+    @classmethod
+    def _check_launch_key(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters")
         return value
 
     @field_validator("log_level")

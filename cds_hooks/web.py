@@ -297,7 +297,9 @@ def create_app(
     app.register_blueprint(bp)
     from cds_hooks.smart_app import register_smart_app
 
-    register_smart_app(app)  # /app/timeline: the therapy-timeline SMART app (issue 7)
+    register_smart_app(
+        app, client_id=settings.smart_client_id, launch_key=settings.launch_key or None
+    )  # /app/timeline: the therapy-timeline SMART app (issue 7)
     app.before_request(_before)
     app.after_request(_after)
     app.register_error_handler(CdsError, _error_response)

@@ -17,6 +17,7 @@ from cds_hooks.registry import PrefetchSpec, ServiceDefinition
 from fhir_mapping import map_prefetch
 from rules import evaluate
 
+TIMELINE_LAUNCH_PATH = "/app/timeline/launch"
 LOINC = "http://loinc.org"
 # Genomic results the rules read (clinical-coding.md §1.2, §1.6): the GRIG/mCODE variant
 # assessment, and the single-gene tests for KIT, PDGFRA, NTRK, ALK and the sarcoma fusions.
@@ -97,6 +98,7 @@ def handle(ctx: CallContext) -> list[Card]:
         draft_orders=draft_orders,
         kb_version=ctx.kb.version,
         issues=result.issues,
+        timeline_url=ctx.settings.external_base_url + TIMELINE_LAUNCH_PATH,
     )
     ctx.notes["rules"] = ",".join(sorted({r.rule_id for r in recommendations})) or "-"
     ctx.notes["mapping_issues"] = len(result.issues)

@@ -14,8 +14,7 @@ TEXT = st.text(alphabet=st.sampled_from(list('ab"\\{}[]:, \né')), max_size=8)
 PLAIN = st.text(alphabet=st.sampled_from(list("ab{}[]:, é")), max_size=8)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | TEXT,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(TEXT, children, max_size=4),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),
     max_leaves=40,
 )
 
@@ -46,8 +45,7 @@ def test_depth_check_matches_the_parsed_structure(value, limit, ascii_only):
 
 PLAIN_JSON = st.recursive(
     st.none() | st.integers() | PLAIN,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(PLAIN, children, max_size=4),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(PLAIN, children, max_size=4),
     max_leaves=40,
 )
 

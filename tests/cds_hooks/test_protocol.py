@@ -533,3 +533,32 @@ def test_unhandled_failure_answers_500_without_stack_trace(make_app, make_settin
     assert "Traceback" not in text and "Jane" not in text
     assert outcome_code(resp) == "internal-error"
     assert "Jane" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_next_links_with_dot_segments_are_not_followed(echo):
+    payload = body(fhirServer=FHIR)
+    payload["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "next", "url": f"{FHIR}/../../admin/Condition?page=2"}],
+    }
+    with responses.RequestsMock() as mock:
+        resp = echo.post("/cds-services/echo", json=payload)
+        assert len(mock.calls) == 0
+    assert resp.status_code == 412
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        f"{FHIR}/../admin",
+        f"{FHIR}/%2e%2e/admin",
+        f"{FHIR}/./x",
+        "https://user:pw@fhir.example.org/r4",
+    ],
+)
+def test_fhir_server_urls_that_could_escape_the_allowlist_are_refused(server):
+    from cds_hooks.fhir_client import fhir_server_allowed
+
+    assert not fhir_server_allowed(server, [FHIR], allow_insecure_loopback=False)
+    assert fhir_server_allowed(f"{FHIR}/sub", [FHIR], allow_insecure_loopback=False)

@@ -1,0 +1,673 @@
+"""Service-side CDS Hooks 2.0 conformance checks against a deployed instance (issue 7).
+
+``sarcoma-cds selfcheck BASE_URL`` runs these over HTTP with ``requests`` and prints one line
+per check. The item numbers refer to the service-side checklist in the project's CDS Hooks
+reference (``cds-hooks-spec.md``, section 1). With ``--token-key KEY --iss ISS`` every call
+carries a freshly signed ES384/RS384 JWT whose ``aud`` is the URL called; the JWT checks then
+also prove that bad tokens are refused.
+
+Nothing here imports Flask: the checks see only what an integrator's client would see.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import jwt
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from cds_hooks.registry import TemplateError, check_template
+
+Status = Literal["pass", "fail", "skip"]
+ORIGIN = "https://selfcheck.sarcoma-cds.invalid"
+SERVICE_ID_RE = re.compile(r"^[A-Za-z0-9._~\-]+$")
+INDICATORS = {"info", "warning", "critical"}
+SELECTION_BEHAVIORS = {"at-most-one", "any"}
+ACTION_TYPES = {"create", "update", "delete"}
+LINK_TYPES = {"absolute", "smart"}
+#: The demo patient whose prefetch the data call sends (cds_hooks/demo).
+DEMO_SCENARIO = "gist-kit-exon11-first-line"
+#: A draft order used for the order hooks: imatinib, RxNorm IN 282388 (clinical-coding.md §3).
+DRAFT_ORDER = {
+    "resourceType": "MedicationRequest",
+    "id": "selfcheck-draft-1",
+    "status": "draft",
+    "intent": "order",
+    "medicationCodeableConcept": {
+        "coding": [
+            {
+                "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                "code": "282388",
+                "display": "imatinib",
+            }
+        ]
+    },
+    "subject": {"reference": "Patient/selfcheck-patient"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    items: str = ""
+
+    def line(self) -> str:
+        items = f" [spec {self.items}]" if self.items else ""
+        return f"{self.status.upper():<5} {self.name:<38} {self.detail}{items}"
+
+
+class SelfCheckError(Exception):
+    """The check could not run at all (bad key file, unusable base URL)."""
+
+
+# -- JWT signing -------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _thumbprint(public_jwk: dict[str, Any]) -> str:
+    """RFC 7638 JWK thumbprint: the default ``kid`` for a PEM key."""
+    members = ("crv", "kty", "x", "y") if public_jwk["kty"] == "EC" else ("e", "kty", "n")
+    canonical = json.dumps({k: public_jwk[k] for k in members}, separators=(",", ":"))
+    return _b64(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+@dataclass
+class TokenSigner:
+    """Signs CDS Hooks client JWTs (item 48/49): ``alg`` ES384 or RS384, ``typ`` JWT, ``kid``."""
+
+    private_key: Any
+    algorithm: str
+    kid: str
+    iss: str
+    jku: str | None = None
+    tenant: str | None = None
+    lifetime_s: int = 300
+
+    @classmethod
+    def from_file(
+        cls,
+        path: Path,
+        *,
+        iss: str,
+        kid: str | None = None,
+        jku: str | None = None,
+        tenant: str | None = None,
+    ) -> TokenSigner:
+        """Read a PEM private key, or a private JWK (or a JWK Set holding one) as JSON."""
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise SelfCheckError(f"cannot read key file {path}: {exc.strerror}") from None
+        key: Any
+        file_kid: str | None = None
+        if raw.lstrip().startswith(b"{"):
+            try:
+                document = json.loads(raw)
+                jwk = document["keys"][0] if "keys" in document else document
+                key = jwt.PyJWK(jwk).key
+            except (ValueError, KeyError, IndexError, jwt.PyJWKError) as exc:
+                raise SelfCheckError(f"{path}: not a private JWK: {type(exc).__name__}") from None
+            file_kid = jwk.get("kid")
+        else:
+            try:
+                key = serialization.load_pem_private_key(raw, password=None)
+            except (ValueError, TypeError) as exc:
+                raise SelfCheckError(f"{path}: not an unencrypted PEM private key: {exc}") from None
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            if key.curve.name != "secp384r1":
+                raise SelfCheckError(f"{path}: ES384 needs a P-384 key, got {key.curve.name}")
+            algorithm = "ES384"
+            public_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+        elif isinstance(key, rsa.RSAPrivateKey):
+            if key.key_size < 2048:
+                raise SelfCheckError(f"{path}: RS384 needs an RSA key of at least 2048 bits")
+            algorithm = "RS384"
+            public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+        else:
+            raise SelfCheckError(f"{path}: only EC P-384 (ES384) and RSA (RS384) keys are used")
+        return cls(
+            private_key=key,
+            algorithm=algorithm,
+            kid=kid or file_kid or _thumbprint(public_jwk),
+            iss=iss,
+            jku=jku,
+            tenant=tenant,
+        )
+
+    def sign(self, audience: str, **overrides: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.iss,
+            "aud": audience,
+            "iat": now,
+            "exp": now + self.lifetime_s,
+            "jti": str(uuid.uuid4()),
+        }
+        if self.tenant:
+            claims["tenant"] = self.tenant
+        claims.update(overrides)
+        headers: dict[str, Any] = {"kid": self.kid, "typ": "JWT"}
+        if self.jku:
+            headers["jku"] = self.jku
+        return jwt.encode(claims, self.private_key, algorithm=self.algorithm, headers=headers)
+
+
+def unsigned_token(audience: str, iss: str, kid: str) -> str:
+    """An ``alg: none`` token with otherwise valid claims: it must be refused (item 53)."""
+    now = int(time.time())
+    header = {"alg": "none", "typ": "JWT", "kid": kid}
+    claims = {"iss": iss, "aud": audience, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
+    return ".".join(
+        [
+            _b64(json.dumps(header).encode()),
+            _b64(json.dumps(claims).encode()),
+            "",
+        ]
+    )
+
+
+# -- response checks ---------------------------------------------------------------------------
+
+
+def empty_members(value: Any, path: str = "$", allow: frozenset[str] = frozenset()) -> list[str]:
+    """JSON paths holding ``null``, ``""``, ``[]`` or ``{}`` (item 2), except ``allow``."""
+    found: list[str] = []
+    if path not in allow and (value is None or value in ("", [], {})):
+        return [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(empty_members(item, f"{path}.{key}", allow))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(empty_members(item, f"{path}[{index}]", allow))
+    return found
+
+
+def card_problems(card: Any, where: str) -> list[str]:
+    """Card rules of items 65-69 and 71."""
+    if not isinstance(card, dict):
+        return [f"{where} is not an object"]
+    problems: list[str] = []
+    summary = card.get("summary")
+    if not isinstance(summary, str) or not summary:
+        problems.append(f"{where}.summary missing")
+    elif len(summary) >= 140:
+        problems.append(f"{where}.summary has {len(summary)} characters (< 140 required)")
+    if card.get("indicator") not in INDICATORS:
+        problems.append(f"{where}.indicator {card.get('indicator')!r} not info|warning|critical")
+    source = card.get("source")
+    if not isinstance(source, dict) or not isinstance(source.get("label"), str):
+        problems.append(f"{where}.source.label missing")
+    suggestions = card.get("suggestions")
+    if suggestions is not None:
+        if card.get("selectionBehavior") not in SELECTION_BEHAVIORS:
+            problems.append(f"{where} has suggestions but no valid selectionBehavior")
+        recommended = 0
+        for s_index, suggestion in enumerate(suggestions or []):
+            s_where = f"{where}.suggestions[{s_index}]"
+            if not isinstance(suggestion, dict) or not suggestion.get("label"):
+                problems.append(f"{s_where}.label missing")
+                continue
+            recommended += 1 if suggestion.get("isRecommended") else 0
+            for a_index, action in enumerate(suggestion.get("actions") or []):
+                a_where = f"{s_where}.actions[{a_index}]"
+                if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
+                    problems.append(f"{a_where}.type not create|update|delete")
+                elif not action.get("description"):
+                    problems.append(f"{a_where}.description missing")
+        if card.get("selectionBehavior") == "at-most-one" and recommended > 1:
+            problems.append(f"{where}: at-most-one with {recommended} recommended suggestions")
+    for index, reason in enumerate(card.get("overrideReasons") or []):
+        if not isinstance(reason, dict) or not all(reason.get(k) for k in ("system", "code")):
+            problems.append(f"{where}.overrideReasons[{index}] needs system and code")
+        elif not reason.get("display"):
+            problems.append(f"{where}.overrideReasons[{index}].display missing")
+    for index, link in enumerate(card.get("links") or []):
+        l_where = f"{where}.links[{index}]"
+        if not isinstance(link, dict) or not link.get("label") or not link.get("url"):
+            problems.append(f"{l_where} needs label and url")
+            continue
+        if link.get("type") not in LINK_TYPES:
+            problems.append(f"{l_where}.type not absolute|smart")
+        if "appContext" in link and link.get("type") != "smart":
+            problems.append(f"{l_where}.appContext on a non-smart link")
+        if not re.match(r"^https?://", str(link.get("url"))):
+            problems.append(f"{l_where}.url is not absolute")
+    return problems
+
+
+def _header_tokens(value: str | None) -> set[str]:
+    return {part.strip().lower() for part in (value or "").split(",") if part.strip()}
+
+
+# -- the runner --------------------------------------------------------------------------------
+
+
+@dataclass
+class SelfCheck:
+    base_url: str
+    session: requests.Session = field(default_factory=requests.Session)
+    signer: TokenSigner | None = None
+    timeout_s: float = 15.0
+    results: list[CheckResult] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
+    card_uuid: str | None = None
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise SelfCheckError(f"{self.base_url!r} is not an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise SelfCheckError("BASE_URL must not carry a query or fragment")
+
+    # plumbing ------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def _auth(self, url: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.signer.sign(url)}"} if self.signer else {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        authorize: bool = True,
+    ) -> requests.Response:
+        url = self.url(path)
+        sent = {"Accept": "application/json", "Origin": ORIGIN}
+        if authorize:
+            sent.update(self._auth(url))
+        if body is not None or raw is not None:
+            sent["Content-Type"] = content_type
+        sent.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        return self.session.request(
+            method, url, data=data, headers=sent, timeout=self.timeout_s, allow_redirects=False
+        )
+
+    def record(self, name: str, status: Status, detail: str, items: str = "") -> None:
+        self.results.append(CheckResult(name, status, detail, items))
+
+    def check(self, name: str, items: str, problems: list[str], ok: str) -> bool:
+        if problems:
+            self.record(name, "fail", "; ".join(problems[:5]), items)
+            return False
+        self.record(name, "pass", ok, items)
+        return True
+
+    def cors_problems(self, response: requests.Response) -> list[str]:
+        allowed = response.headers.get("Access-Control-Allow-Origin")
+        if allowed not in ("*", ORIGIN):
+            return [f"no Access-Control-Allow-Origin on {response.status_code}"]
+        return []
+
+    # the checks ----------------------------------------------------------------------------
+
+    def run(self) -> list[CheckResult]:
+        steps: list[Callable[[], None]] = [
+            self.check_transport,
+            self.check_discovery,
+            self.check_preflight,
+            self.check_errors,
+            self.check_412,
+            self.check_calls,
+            self.check_feedback,
+            self.check_jwt,
+        ]
+        for step in steps:
+            try:
+                step()
+            except requests.RequestException as exc:
+                self.record(step.__name__.removeprefix("check_"), "fail", f"{type(exc).__name__}")
+            if step == self.check_discovery and not self.services:
+                self.record("remaining checks", "skip", "discovery failed; nothing to call")
+                break
+        return self.results
+
+    def check_transport(self) -> None:
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if parts.scheme == "https":
+            self.record("transport", "pass", "https", "1")
+        elif host in {"localhost", "::1"} or host.startswith("127."):
+            self.record("transport", "pass", "http on loopback (development only)", "1")
+        else:
+            self.record("transport", "fail", "production data needs https", "1")
+
+    def check_discovery(self) -> None:
+        response = self.request("GET", "/cds-services")
+        if response.status_code == 401:
+            hint = "pass --token-key and --iss" if self.signer is None else "token refused"
+            self.record("discovery", "fail", f"401 Unauthorized ({hint})", "5,12")
+            return
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        problems: list[str] = []
+        if response.status_code != 200:
+            problems.append(f"status {response.status_code}")
+        if not isinstance(document, dict) or not isinstance(document.get("services"), list):
+            problems.append("body is not {services: [...]}")
+            self.check("discovery", "5,6", problems, "")
+            return
+        problems.extend(self.cors_problems(response))
+        services = [s for s in document["services"] if isinstance(s, dict)]
+        if len(services) != len(document["services"]):
+            problems.append("a services entry is not an object")
+        for index, service in enumerate(services):
+            for member in ("hook", "id", "description"):
+                if not isinstance(service.get(member), str) or not service.get(member):
+                    problems.append(f"services[{index}].{member} missing (REQUIRED)")
+            if "title" in service and not isinstance(service["title"], str):
+                problems.append(f"services[{index}].title is not a string")
+            if not SERVICE_ID_RE.match(str(service.get("id", ""))):
+                problems.append(f"services[{index}].id is not URL-safe")
+        self.services = [s for s in services if isinstance(s.get("id"), str) and s.get("hook")]
+        ids = ", ".join(s["id"] for s in self.services) or "no services"
+        self.check("discovery", "5,6,8", problems, f"200, {ids}")
+        token_problems: list[str] = []
+        for service in self.services:
+            prefetch = service.get("prefetch", {})
+            if not isinstance(prefetch, dict):
+                token_problems.append(f"{service['id']}: prefetch is not an object")
+                continue
+            for key, template in prefetch.items():
+                if not isinstance(template, str):
+                    token_problems.append(f"{service['id']}.{key}: template is not a string")
+                    continue
+                try:
+                    check_template(template, service["hook"])
+                except TemplateError as exc:
+                    token_problems.append(f"{service['id']}.{key}: {exc}")
+        self.check("discovery-prefetch-templates", "25-29", token_problems, "tokens and queries ok")
+        empty = empty_members(document, allow=frozenset({"$.services"}))
+        self.check("discovery-no-empty-members", "2", empty, "no null, '', [] or {}")
+
+    def check_preflight(self) -> None:
+        service_id = self.services[0]["id"]
+        problems: list[str] = []
+        for path, method in (
+            ("/cds-services", "GET"),
+            (f"/cds-services/{service_id}", "POST"),
+            (f"/cds-services/{service_id}/feedback", "POST"),
+        ):
+            response = self.request(
+                "OPTIONS",
+                path,
+                headers={
+                    "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": "authorization,content-type",
+                },
+                authorize=False,
+            )
+            if not 200 <= response.status_code < 300:
+                problems.append(f"OPTIONS {path}: {response.status_code}")
+                continue
+            problems.extend(f"OPTIONS {path}: {p}" for p in self.cors_problems(response))
+            allowed_headers = _header_tokens(response.headers.get("Access-Control-Allow-Headers"))
+            if not {"authorization", "content-type"} <= allowed_headers and "*" not in (
+                allowed_headers
+            ):
+                problems.append(f"OPTIONS {path}: Allow-Headers lacks Authorization/Content-Type")
+            methods = _header_tokens(response.headers.get("Access-Control-Allow-Methods"))
+            if method.lower() not in methods:
+                problems.append(f"OPTIONS {path}: Allow-Methods lacks {method}")
+        self.check("cors-preflight", "59-61", problems, "discovery, service and feedback")
+
+    def _hook_body(
+        self, service: dict[str, Any], patient_id: str = "selfcheck-patient", **extra: Any
+    ) -> dict[str, Any]:
+        context: dict[str, Any] = {
+            "userId": "Practitioner/selfcheck-practitioner",
+            "patientId": patient_id,
+        }
+        if service["hook"] in {"order-select", "order-sign"}:
+            context["draftOrders"] = {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": DRAFT_ORDER}],
+            }
+        if service["hook"] == "order-select":
+            context["selections"] = ["MedicationRequest/selfcheck-draft-1"]
+        body: dict[str, Any] = {
+            "hookInstance": str(uuid.uuid4()),
+            "hook": service["hook"],
+            "context": context,
+        }
+        body.update(extra)
+        return body
+
+    def check_errors(self) -> None:
+        service = self.services[0]
+        path = f"/cds-services/{service['id']}"
+        cases: list[tuple[str, Callable[[], requests.Response], int, str]] = [
+            (
+                "error-unknown-service",
+                lambda: self.request(
+                    "POST", "/cds-services/selfcheck-no-such-service", body=self._hook_body(service)
+                ),
+                404,
+                "13",
+            ),
+            (
+                "error-invalid-json",
+                lambda: self.request("POST", path, raw=b'{"hook": "patient-view",'),
+                400,
+                "14",
+            ),
+            (
+                "error-missing-required-member",
+                lambda: self.request(
+                    "POST",
+                    path,
+                    body={k: v for k, v in self._hook_body(service).items() if k != "hookInstance"},
+                ),
+                400,
+                "14",
+            ),
+            (
+                "error-wrong-hook",
+                lambda: self.request(
+                    "POST",
+                    path,
+                    body=self._hook_body(service, hook="selfcheck-unknown-hook"),
+                ),
+                400,
+                "14",
+            ),
+            ("error-wrong-method", lambda: self.request("GET", path), 405, "13"),
+            (
+                "error-media-type",
+                lambda: self.request(
+                    "POST", path, raw=b"hook=patient-view", content_type="text/plain"
+                ),
+                415,
+                "62",
+            ),
+        ]
+        for name, send, expected, items in cases:
+            response = send()
+            problems = []
+            if response.status_code != expected:
+                problems.append(f"expected {expected}, got {response.status_code}")
+            problems.extend(self.cors_problems(response))
+            self.check(name, items, problems, f"{expected} with CORS")
+
+    def check_412(self) -> None:
+        service = next((s for s in self.services if s.get("prefetch")), None)
+        if service is None:
+            self.record("prefetch-missing-412", "skip", "no service declares prefetch", "36")
+            return
+        response = self.request(
+            "POST", f"/cds-services/{service['id']}", body=self._hook_body(service)
+        )
+        problems = []
+        if response.status_code != 412:
+            problems.append(
+                f"no prefetch and no fhirServer: expected 412, got {response.status_code}"
+            )
+        problems.extend(self.cors_problems(response))
+        self.check("prefetch-missing-412", "36,61", problems, f"412 from {service['id']}")
+
+    def _call_ok(
+        self,
+        name: str,
+        service: dict[str, Any],
+        prefetch: dict[str, Any],
+        patient_id: str = "selfcheck-patient",
+    ) -> Any:
+        body = self._hook_body(service, patient_id, prefetch=prefetch)
+        response = self.request("POST", f"/cds-services/{service['id']}", body=body)
+        problems: list[str] = []
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        if response.status_code != 200:
+            problems.append(f"status {response.status_code}")
+        if not isinstance(document, dict) or not isinstance(document.get("cards"), list):
+            problems.append("body is not {cards: [...]}")
+            self.check(name, "63", problems, "")
+            return None
+        problems.extend(self.cors_problems(response))
+        problems.extend(empty_members(document, allow=frozenset({"$.cards"})))
+        for index, card in enumerate(document["cards"]):
+            problems.extend(card_problems(card, f"cards[{index}]"))
+        count = len(document["cards"])
+        self.check(name, "2,63-71", problems, f"200, {count} valid card(s)")
+        return document
+
+    def check_calls(self) -> None:
+        for service in self.services:
+            prefetch = dict.fromkeys(service.get("prefetch") or {})
+            self._call_ok(f"call-no-data:{service['id']}", service, prefetch)
+        patient_view = next((s for s in self.services if s["hook"] == "patient-view"), None)
+        if patient_view is None:
+            return
+        from cds_hooks.demo import load_bundle, prefetch_for, scenario
+
+        demo_patient = scenario(DEMO_SCENARIO)
+        demo = prefetch_for(load_bundle(DEMO_SCENARIO))
+        declared = patient_view.get("prefetch") or {}
+        prefetch = {key: demo.get(key) for key in declared}
+        document = self._call_ok(
+            f"call-with-data:{patient_view['id']}", patient_view, prefetch, demo_patient.patient_id
+        )
+        for card in (document or {}).get("cards", []):
+            if isinstance(card, dict) and isinstance(card.get("uuid"), str):
+                self.card_uuid = card["uuid"]
+                break
+
+    def check_feedback(self) -> None:
+        service = next((s for s in self.services if s["hook"] == "patient-view"), self.services[0])
+        card = self.card_uuid or str(uuid.uuid4())
+        body = {
+            "feedback": [
+                {
+                    "card": card,
+                    "outcome": "overridden",
+                    "outcomeTimestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                }
+            ]
+        }
+        problems: list[str] = []
+        path = f"/cds-services/{service['id']}/feedback"
+        for attempt in ("first", "repeated"):
+            response = self.request("POST", path, body=body)
+            if not 200 <= response.status_code < 300:
+                problems.append(f"{attempt} post: status {response.status_code}")
+            problems.extend(self.cors_problems(response))
+        which = "issued card" if self.card_uuid else "unknown card uuid"
+        self.check("feedback-round-trip", "74-81", problems, f"2xx twice ({which})")
+
+    def check_jwt(self) -> None:
+        bad_tokens: list[tuple[str, Callable[[str], str]]] = [
+            ("garbage", lambda aud: "not-a-jwt"),
+        ]
+        if self.signer is not None:
+            signer = self.signer
+            bad_tokens += [
+                ("alg none", lambda aud: unsigned_token(aud, signer.iss, signer.kid)),
+                ("wrong aud", lambda aud: signer.sign(aud + "/other")),
+                ("expired", lambda aud: signer.sign(aud, exp=int(time.time()) - 3600)),
+                ("other issuer", lambda aud: signer.sign(aud, iss="https://untrusted.invalid")),
+            ]
+        url = self.url("/cds-services")
+        outcomes: dict[str, int] = {}
+        problems: list[str] = []
+        for label, make in bad_tokens:
+            response = self.request(
+                "GET", "/cds-services", headers={"Authorization": f"Bearer {make(url)}"}
+            )
+            outcomes[label] = response.status_code
+            if response.status_code == 401:
+                problems.extend(f"{label}: {p}" for p in self.cors_problems(response))
+        if self.signer is None:
+            if outcomes["garbage"] == 200:
+                self.record(
+                    "jwt-refuses-bad-token",
+                    "skip",
+                    "authentication is off on this deployment (a garbage token got 200)",
+                    "46,53,55",
+                )
+                return
+            problems.extend(
+                f"{label}: expected 401, got {status}"
+                for label, status in outcomes.items()
+                if status != 401
+            )
+            self.check("jwt-refuses-bad-token", "46,55", problems, "garbage token -> 401")
+            return
+        problems.extend(
+            f"{label}: expected 401, got {status}"
+            for label, status in outcomes.items()
+            if status != 401
+        )
+        token = signer.sign(url)
+        first = self.request("GET", "/cds-services", headers={"Authorization": f"Bearer {token}"})
+        again = self.request("GET", "/cds-services", headers={"Authorization": f"Bearer {token}"})
+        if first.status_code != 200:
+            problems.append(f"good token: expected 200, got {first.status_code}")
+        if again.status_code != 401:
+            problems.append(f"replayed jti: expected 401, got {again.status_code}")
+        labels = ", ".join([*outcomes, "replay"])
+        self.check("jwt-refuses-bad-token", "50,53-55", problems, f"401 for {labels}")
+
+
+def summarize(results: list[CheckResult]) -> str:
+    counts = {
+        status: sum(1 for r in results if r.status == status) for status in ("pass", "fail", "skip")
+    }
+    verdict = "FAILED" if counts["fail"] else "PASSED"
+    return f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"
+
+
+def iter_lines(results: list[CheckResult]) -> Iterator[str]:
+    for result in results:
+        yield result.line()
+    yield summarize(results)
