@@ -401,8 +401,8 @@ def _summary_card(
     for rec in monitoring:
         lines += [*_rec_markdown(rec, heading=rec.title), ""]
     suggestions: list[Suggestion] = []
-    for rec in advice:
-        suggestions += _suggestions(
+    for index, rec in enumerate(advice):
+        own = _suggestions(
             rec,
             [a for a in rec.actions if a.type == "create-medication-request"],
             hook_instance=hook_instance,
@@ -410,6 +410,13 @@ def _summary_card(
             draft_orders=draft_orders,
             single_choice=True,
         )
+        # The recommended suggestion belongs to the lead recommendation (the earliest step of
+        # the sequence); the options of later steps are offered, not recommended.
+        if index == 0 and own and not any(s.is_recommended for s in own):
+            own[0] = own[0].model_copy(update={"is_recommended": True})
+        elif index > 0:
+            own = [s.model_copy(update={"is_recommended": None}) for s in own]
+        suggestions += own
     # at most one suggestion may be recommended on an at-most-one card
     first = next((i for i, s in enumerate(suggestions) if s.is_recommended), None)
     suggestions = [

@@ -226,7 +226,14 @@ def evaluate(patient: Patient, kb: KnowledgeBase, as_of: date, hook: str) -> lis
         if rec is not None:
             recs.append(rec)
     recs = _without_unsafe_actions(recs)
+    # Most severe first; among recommendations the earliest step of the therapy sequence first
+    # (e.g. imatinib escalation, line 1, before sunitinib, line 2), then by evidence strength.
     return sorted(
         recs,
-        key=lambda r: (_SEVERITY[r.indicator], kb.level_rank(r.evidence_level), r.rule_id),
+        key=lambda r: (
+            _SEVERITY[r.indicator],
+            r.line if r.line is not None else 99,
+            kb.level_rank(r.evidence_level),
+            r.rule_id,
+        ),
     )

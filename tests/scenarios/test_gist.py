@@ -1,0 +1,300 @@
+"""GIST scenarios through the HTTP API: issue 5 items 1-4, 17, 18 and 19."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.scenarios import builders as b
+from tests.scenarios.conftest import all_actions, card_with, codes, no_card_with, suggested_orders
+
+GIST = [b.condition("gist")]
+EXON11 = [b.kit_exon11(), b.negative("PDGFRA")]
+EXON9 = [b.kit_exon9(), b.negative("PDGFRA")]
+D842V = [b.pdgfra_d842v(), b.negative("KIT")]
+IMATINIB = (b.RXNORM, "282388")
+SUNITINIB = (b.RXNORM, "357977")
+REGORAFENIB = (b.RXNORM, "1312397")
+RIPRETINIB_ATC = (b.ATC, "L01EX19")
+AVAPRITINIB_ATC = (b.ATC, "L01EX18")
+
+
+def _dose(resource: dict) -> tuple[float, int]:
+    dosage = resource["dosageInstruction"][0]
+    quantity = dosage["doseAndRate"][0]["doseQuantity"]
+    assert quantity["unit"] == "mg"
+    return quantity["value"], dosage["timing"]["repeat"]["frequency"]
+
+
+# --- item 1: first line imatinib 400 mg -------------------------------------------------------
+
+
+def test_item1_first_line_imatinib_400(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=EXON11))
+    card = card_with(cards, "imatinib 400 mg", "first-line", indicator="info")
+    assert card["summary"].startswith("Next:")
+    (order,) = suggested_orders(card)
+    assert order["resourceType"] == "MedicationRequest" and order["status"] == "draft"
+    assert IMATINIB in codes(order["medicationCodeableConcept"])
+    assert _dose(order) == (400, 1)
+    assert order["subject"] == {"reference": f"Patient/{b.PATIENT_ID}"}
+    assert "until disease progression or intolerance" in card["detail"]
+
+
+def test_item1_silent_correct_imatinib_400_for_kit_exon11_on_sign(cds):
+    assert cds(b.order_sign([b.draft("imatinib", mg=400)], conditions=GIST, genomics=EXON11)) == []
+
+
+def test_item1_silent_when_already_on_imatinib(cds):
+    cards = cds(
+        b.patient_view(
+            conditions=GIST, genomics=EXON11, medications=[b.medication("imatinib", mg=400)]
+        )
+    )
+    no_card_with(cards, "first-line")
+    assert not [o for c in cards for o in suggested_orders(c)]
+
+
+# --- item 2: KIT exon 9 -> 800 mg ---------------------------------------------------------------
+
+
+def test_item2_kit_exon9_patient_view_recommends_800(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=EXON9))
+    card = card_with(cards, "exon 9", "800 mg", indicator="info")
+    (order,) = suggested_orders(card)
+    assert IMATINIB in codes(order["medicationCodeableConcept"])
+    assert _dose(order) == (400, 2)
+    no_card_with(cards, "400 mg once daily is the first-line")
+
+
+@pytest.mark.parametrize("hook", ["order-sign", "order-select"])
+def test_item2_draft_imatinib_400_for_exon9_is_updated_to_twice_daily(cds, hook):
+    drafted = b.draft("imatinib", mg=400)
+    cards = cds(b.request(hook, drafts=[drafted], conditions=GIST, genomics=EXON9))
+    card = card_with(cards, "exon 9", "800 mg/day", indicator="warning")
+    (action,) = all_actions([card])
+    assert action["type"] == "update"
+    updated = action["resource"]
+    # the whole draft resource is carried, with its id, only the dosage changed
+    assert updated["id"] == drafted["id"] == "draft-imatinib"
+    assert {k: v for k, v in updated.items() if k != "dosageInstruction"} == {
+        k: v for k, v in drafted.items() if k != "dosageInstruction"
+    }
+    assert IMATINIB in codes(updated["medicationCodeableConcept"])
+    assert _dose(updated) == (400, 2)
+    assert card["suggestions"][0]["isRecommended"] is True
+
+
+def test_item2_silent_when_draft_is_already_400_twice_daily(cds):
+    cards = cds(
+        b.order_sign([b.draft("imatinib", mg=400, per_day=2)], conditions=GIST, genomics=EXON9)
+    )
+    assert cards == []
+
+
+# --- item 3: progression on imatinib 400 -> escalate, resect limited progression -------------
+
+
+def _progressing_on_400() -> dict:
+    return b.patient_view(
+        conditions=GIST,
+        genomics=EXON11,
+        medications=[b.medication("imatinib", mg=400, authored="2024-01-15")],
+        statuses=[b.disease_status(b.SCT_WORSENED, date="2024-09-01")],
+    )
+
+
+def test_item3_progression_on_400_offers_escalation_and_resection(cds):
+    cards = cds(_progressing_on_400())
+    summary = card_with(cards, "Next:", indicator="info")
+    assert "800 mg" in summary["detail"] and "resection" in summary["detail"]
+    escalations = [
+        o for o in suggested_orders(summary) if IMATINIB in codes(o["medicationCodeableConcept"])
+    ]
+    assert [_dose(o) for o in escalations] == [(400, 2)]
+    # the pitfall: the current therapy continues although progression is documented
+    pitfall = card_with(cards, "Progression documented", indicator="warning")
+    assert "escalation to 800 mg" in pitfall["detail"]
+
+
+def test_item3_escalation_comes_before_switching(cds):
+    summary = card_with(cds(_progressing_on_400()), "Next:", indicator="info")
+    assert "800" in summary["summary"]
+    recommended = [s for s in summary["suggestions"] if s.get("isRecommended")]
+    assert recommended and "imatinib" in recommended[0]["label"].lower()
+
+
+def test_item3_silent_when_already_on_800(cds):
+    cards = cds(
+        b.patient_view(
+            conditions=GIST,
+            genomics=EXON11,
+            medications=[b.medication("imatinib", mg=400, per_day=2, authored="2024-01-15")],
+            statuses=[b.disease_status(b.SCT_WORSENED, date="2024-09-01")],
+        )
+    )
+    summary = card_with(cards, "Next:")
+    assert "consider 800 mg/day before switching" not in summary["detail"].lower()
+    assert "gist-imatinib-progression-escalate" not in summary["detail"]
+
+
+# --- item 4: second line sunitinib ------------------------------------------------------------
+
+
+def test_item4_sunitinib_after_imatinib_failure(cds):
+    cards = cds(
+        b.patient_view(
+            conditions=GIST,
+            genomics=EXON11,
+            medications=[b.progressed("imatinib", mg=400, per_day=2)],
+        )
+    )
+    card = card_with(cards, "sunitinib", "imatinib failure", indicator="info")
+    orders = suggested_orders(card)
+    assert all(SUNITINIB in codes(o["medicationCodeableConcept"]) for o in orders)
+    assert sorted(_dose(o) for o in orders) == [(37.5, 1), (50, 1)]
+    assert "4 weeks on" in card["detail"]
+
+
+def test_item4_silent_when_sunitinib_already_given(cds):
+    cards = cds(
+        b.patient_view(
+            conditions=GIST,
+            genomics=EXON11,
+            medications=[
+                b.progressed("imatinib", mg=400, authored="2022-01-01"),
+                b.medication("sunitinib", mg=50, authored="2023-01-01"),
+            ],
+        )
+    )
+    no_card_with(cards, "imatinib failure")
+    assert "gist-second-line-sunitinib" not in " ".join(c["detail"] for c in cards)
+
+
+# --- item 17: PDGFRA D842V ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("drug", ["imatinib", "sunitinib", "regorafenib"])
+@pytest.mark.parametrize("hook", ["order-sign", "order-select"])
+def test_item17_d842v_draft_tki_is_critical_and_replaced_by_avapritinib(cds, drug, hook):
+    drafted = b.draft(drug, mg=400 if drug == "imatinib" else 50)
+    cards = cds(b.request(hook, drafts=[drafted], conditions=GIST, genomics=D842V))
+    assert cards[0]["indicator"] == "critical"
+    card = card_with(cards, "D842V", "avapritinib", indicator="critical")
+    actions = all_actions([card])
+    assert [a["type"] for a in actions] == ["delete", "create"]
+    assert actions[0]["resourceId"] == f"MedicationRequest/{drafted['id']}"
+    created = actions[1]["resource"]
+    assert AVAPRITINIB_ATC in codes(created["medicationCodeableConcept"])
+    assert not any(c["system"] == b.RXNORM for c in created["medicationCodeableConcept"]["coding"])
+    assert _dose(created) == (300, 1)
+
+
+def test_item17_d842v_patient_view_on_imatinib_is_critical(cds):
+    cards = cds(
+        b.patient_view(
+            conditions=GIST, genomics=D842V, medications=[b.medication("imatinib", mg=400)]
+        )
+    )
+    assert cards[0]["indicator"] == "critical"
+    card = card_with(cards, "D842V", "switch to avapritinib", indicator="critical")
+    (order,) = suggested_orders(card)
+    assert AVAPRITINIB_ATC in codes(order["medicationCodeableConcept"])
+
+
+def test_item17_d842v_without_tki_recommends_avapritinib_as_info(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=D842V))
+    assert {c["indicator"] for c in cards} == {"info"}
+    card = card_with(cards, "D842V", "avapritinib 300 mg")
+    (order,) = suggested_orders(card)
+    assert AVAPRITINIB_ATC in codes(order["medicationCodeableConcept"])
+    no_card_with(cards, "imatinib 400 mg once daily")
+
+
+def test_item17_silent_for_draft_avapritinib(cds):
+    cards = cds(b.order_sign([b.draft("avapritinib", mg=300)], conditions=GIST, genomics=D842V))
+    assert cards == []
+
+
+# --- item 18: regorafenib, ripretinib and the sequence ----------------------------------------
+
+TWO_LINES = [
+    b.progressed("imatinib", mg=400, authored="2022-01-01"),
+    b.progressed("sunitinib", mg=50, authored="2023-01-01"),
+]
+THREE_LINES = [*TWO_LINES, b.progressed("regorafenib", mg=160, authored="2024-01-01")]
+
+
+def test_item18_third_line_regorafenib(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=EXON11, medications=TWO_LINES))
+    card = card_with(cards, "regorafenib 160 mg", "days 1-21 of 28")
+    (order,) = suggested_orders(card)
+    assert REGORAFENIB in codes(order["medicationCodeableConcept"])
+    assert _dose(order) == (160, 1)
+
+
+def test_item18_fourth_line_ripretinib(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=EXON11, medications=THREE_LINES))
+    card = card_with(cards, "ripretinib 150 mg")
+    (order,) = suggested_orders(card)
+    assert RIPRETINIB_ATC in codes(order["medicationCodeableConcept"])
+    assert _dose(order) == (150, 1)
+
+
+@pytest.mark.parametrize(
+    ("drug", "mg", "history", "words"),
+    [
+        ("sunitinib", 50, [], ("no imatinib", "imatinib")),
+        ("regorafenib", 160, [b.progressed("imatinib", mg=400)], ("no sunitinib", "sunitinib")),
+        ("ripretinib", 150, TWO_LINES, ("regorafenib",)),
+    ],
+)
+def test_item18_skipped_sequence_warns(cds, drug, mg, history, words):
+    cards = cds(
+        b.order_sign([b.draft(drug, mg=mg)], conditions=GIST, genomics=EXON11, medications=history)
+    )
+    card = card_with(cards, drug.capitalize(), *words, indicator="warning")
+    assert card["overrideReasons"]
+
+
+def test_item18_ripretinib_too_early_names_the_expected_step(cds):
+    cards = cds(
+        b.order_sign(
+            [b.draft("ripretinib", mg=150)], conditions=GIST, genomics=EXON11, medications=TWO_LINES
+        )
+    )
+    card = card_with(cards, "Ripretinib", indicator="warning")
+    assert "regorafenib" in card["summary"].lower()
+
+
+@pytest.mark.parametrize(
+    ("drug", "mg", "history"),
+    [
+        ("sunitinib", 50, [b.progressed("imatinib", mg=400)]),
+        ("regorafenib", 160, TWO_LINES),
+        ("ripretinib", 150, THREE_LINES),
+    ],
+)
+def test_item18_silent_when_sequence_is_followed(cds, drug, mg, history):
+    cards = cds(
+        b.order_sign([b.draft(drug, mg=mg)], conditions=GIST, genomics=EXON11, medications=history)
+    )
+    assert cards == []
+
+
+# --- item 19: wild-type GIST ---------------------------------------------------------------------
+
+
+def test_item19_wild_type_work_up(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=[b.negative("KIT", "PDGFRA")]))
+    card = card_with(cards, "wild-type", indicator="warning")
+    for word in ("SDH", "NF1", "BRAF", "NTRK"):
+        assert word in card["summary"]
+    orders = suggested_orders(card)
+    assert [o["resourceType"] for o in orders] == ["ServiceRequest"]
+    assert (b.LOINC, "93813-4") in codes(orders[0]["code"])
+    no_card_with(cards, "imatinib 400 mg once daily")
+
+
+def test_item19_silent_with_a_kit_mutation(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=EXON11))
+    no_card_with(cards, "wild-type")
