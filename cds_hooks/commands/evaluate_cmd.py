@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cds_hooks.cards import render
+from cds_hooks.commands.files import read_json_object
 from fhir_mapping import map_prefetch
 from rules import KnowledgeBaseError, evaluate, load_kb
 
@@ -65,13 +66,8 @@ def build_call(
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        document = json.loads(Path(args.file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"evaluate: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr)
-        return 2
-    if not isinstance(document, dict):
-        print("evaluate: the file must hold a JSON object", file=sys.stderr)
+    document = read_json_object(args.file, "evaluate")
+    if document is None:
         return 2
     try:
         hook, hook_instance, context, prefetch = build_call(document, args.hook)

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
+from cds_hooks.commands.files import read_json_object
 from fhir_mapping import explain
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        document = json.loads(Path(args.file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"map: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr)
-        return 2
-    if not isinstance(document, dict):
-        print("map: the file must hold a JSON object", file=sys.stderr)
+    document = read_json_object(args.file, "map")
+    if document is None:
         return 2
     print(json.dumps(explain(document), indent=2))
     return 0
