@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,12 +37,6 @@ class Collected:
         return None
 
 
-def _entries(bundle: Mapping[str, Any]) -> Iterator[tuple[str | None, Any]]:
-    for entry in as_list(bundle.get("entry")):
-        entry_map = as_dict(entry)
-        yield as_str(entry_map.get("fullUrl")), entry_map.get("resource")
-
-
 def _later(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """True if ``b`` claims a later meta.lastUpdated than ``a``."""
     a_updated = as_str(as_dict(a.get("meta")).get("lastUpdated")) or ""
@@ -58,43 +52,58 @@ def _add(
     origin: str,
     depth: int,
 ) -> None:
-    if not isinstance(resource, Mapping):
+    # Hot path (once per prefetched resource): plain isinstance/str checks, the reference text
+    # is only built when an issue needs it.
+    if not (type(resource) is dict or isinstance(resource, Mapping)):
         collected.issues.append(
             MappingIssue("invalid-resource", origin, "entry is not a JSON object; skipped")
         )
         return
-    rtype = as_str(resource.get("resourceType"))
-    ref = reference_of(resource)
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not rtype.strip():
+        rtype = None
     if rtype == "Bundle":
+        ref = reference_of(resource)
         if depth >= _MAX_DEPTH:
             collected.issues.append(
                 MappingIssue("invalid-resource", ref, "Bundle nested too deeply; skipped")
             )
             return
-        for url, inner in _entries(resource):
-            if inner is not None:
-                _add(collected, target, inner, url, ref, depth + 1)
+        entries = resource.get("entry")
+        if not isinstance(entries, list):
+            return
+        for entry in entries:
+            if not (type(entry) is dict or isinstance(entry, Mapping)):
+                continue  # an entry without a resource
+            inner = entry.get("resource")
+            if inner is None:
+                continue
+            url = entry.get("fullUrl")
+            if not isinstance(url, str) or not url.strip():
+                url = None
+            _add(collected, target, inner, url, ref, depth + 1)
         return
     if rtype == "OperationOutcome":
         collected.issues.append(
             MappingIssue(
                 "operation-outcome-in-prefetch",
-                ref,
+                reference_of(resource),
                 f"an OperationOutcome was received in {origin} instead of data; skipped",
             )
         )
         return
-    rid = as_str(resource.get("id"))
-    if rtype and rid:
+    rid = resource.get("id")
+    if rtype and isinstance(rid, str) and rid.strip():
         key = (rtype, rid)
-        if key in collected._seen:
-            position = collected._seen[key]
+        seen = collected._seen
+        if key in seen:
+            position = seen[key]
             existing = target[position] if position < len(target) else None
             if existing is not None and existing != resource:
                 collected.issues.append(
                     MappingIssue(
                         "duplicate-resource",
-                        ref,
+                        reference_of(resource),
                         "received more than once with different content; kept the version "
                         "with the latest meta.lastUpdated (first if equal)",
                     )
@@ -103,7 +112,7 @@ def _add(
                     target[position] = resource
                     collected.index[f"{rtype}/{rid}"] = resource
             return
-        collected._seen[key] = len(target)
+        seen[key] = len(target)
         collected.index[f"{rtype}/{rid}"] = resource
     if full_url:
         collected.index.setdefault(full_url, resource)

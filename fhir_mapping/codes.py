@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from rules.patient import Code
@@ -79,8 +81,12 @@ SCT_UNDETERMINED = "709137006"
 SO_FUSION_CODES = frozenset({"SO:0001565", "SO:0001886", "SO:1000044", "SO:0002062"})
 
 
+@lru_cache(maxsize=1024)
 def normalise_system(system: str) -> str:
-    """Normalise equivalent code-system URIs (HGNC versions, SO trailing slash)."""
+    """Normalise equivalent code-system URIs (HGNC versions, SO trailing slash).
+
+    Cached: called for every coding read; a code-system URI is not patient data.
+    """
     stripped = system.strip()
     if stripped.rstrip("/") == HGNC_STU2 or stripped.rstrip("/") == HGNC:
         return HGNC
@@ -119,8 +125,14 @@ def parse_icdo3_morphology(code: str) -> tuple[str, str | None] | None:
 # --- raw JSON accessors --------------------------------------------------------------------------
 
 
+# ``type(x) is dict`` first: parsed JSON is plain dicts, and isinstance() against the Mapping
+# ABC costs several times more on these hot paths.
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 def as_dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
 
 
 def as_list(value: Any) -> list[Any]:
@@ -133,17 +145,29 @@ def as_str(value: Any) -> str | None:
 
 def codings(concept: Any) -> Iterator[Mapping[str, Any]]:
     for coding in as_list(as_dict(concept).get("coding")):
-        if isinstance(coding, Mapping):
+        if type(coding) is dict or isinstance(coding, Mapping):
             yield coding
 
 
 def concept_codes(concept: Any) -> Iterator[Code]:
     """Every coding of a CodeableConcept with a system and code, systems normalised."""
-    for coding in codings(concept):
-        system = as_str(coding.get("system"))
-        code = as_str(coding.get("code"))
-        if system and code:
-            yield Code(normalise_system(system), code.strip(), as_str(coding.get("display")))
+    if not (type(concept) is dict or isinstance(concept, Mapping)):
+        return
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return
+    for coding in items:
+        if not (type(coding) is dict or isinstance(coding, Mapping)):
+            continue
+        system = coding.get("system")
+        code = coding.get("code")
+        if (
+            isinstance(system, str)
+            and isinstance(code, str)
+            and system.strip()
+            and (stripped := code.strip())
+        ):
+            yield Code(normalise_system(system), stripped, as_str(coding.get("display")))
 
 
 def first_code(concept: Any, system: str) -> Code | None:

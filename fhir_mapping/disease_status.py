@@ -31,6 +31,8 @@ _VALUES = {
     SCT_UNDETERMINED: DiseaseStatusValue.UNDETERMINED,
 }
 _CODES = frozenset({LNC_DISEASE_STATUS, LNC_TREATMENT_RESPONSE})
+#: LOINC Observation codes read as disease status.
+STATUS_CODES = _CODES
 
 
 def is_disease_status(raw: Mapping[str, Any]) -> bool:

@@ -70,6 +70,9 @@ KIND_IMPLICATION = "implication"
 KIND_CONSEQUENCE = "consequence"
 
 _IMPLICATION_CODES = frozenset({"therapeutic-implication", "predicted-therapeutic-implication"})
+#: Observation codes (TBD system) of therapeutic implications and molecular consequences.
+IMPLICATION_CODES = _IMPLICATION_CODES
+CONSEQUENCE_CODE = "molecular-consequence"
 _IMPLICATION_VALUES = {
     "LA6677-4": ImplicationValue.RESPONSIVE,
     "LA6676-6": ImplicationValue.RESISTANT,
@@ -92,7 +95,7 @@ def classify(raw: Mapping[str, Any]) -> str | None:
         elif code.system == TBD:
             if code.code in _IMPLICATION_CODES:
                 return KIND_IMPLICATION
-            if code.code == "molecular-consequence":
+            if code.code == CONSEQUENCE_CODE:
                 return KIND_CONSEQUENCE
     return None
 

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fhir_mapping import conditions, disease_status, genomics, medications, text_findings
+from fhir_mapping import (
+    conditions,
+    disease_status,
+    genomics,
+    medications,
+    prefilter,
+    text_findings,
+)
 from fhir_mapping.bundles import Collected, collect, selections
 from fhir_mapping.codes import as_dict, as_str, concept_codes, reference_of
 from fhir_mapping.dates import effective_date, parse_date
@@ -113,12 +120,26 @@ class _Builder:
         if notes:
             self._text_pass(notes, diagnosis.source_ref, diagnosis.code, diagnosis.recorded, ())
 
-    def observation(self, raw: Mapping[str, Any], consequences: dict[str, set[str]]) -> None:
-        kind = genomics.classify(raw)
-        is_status = kind is None and disease_status.is_disease_status(raw)
-        is_histology = kind is None and conditions.is_histology_observation(raw)
+    def observation(
+        self,
+        raw: Mapping[str, Any],
+        consequences: dict[str, set[str]],
+        *,
+        coded: bool,
+        kind: str | None,
+    ) -> None:
+        """Map one Observation; ``coded``/``kind`` come from the pre-filter pass.
+
+        ``coded`` is :func:`prefilter.has_relevant_code`; ``kind`` is
+        :func:`genomics.classify` (only computed when ``coded``). Observations that
+        :func:`prefilter.screen` calls unrelated never get here.
+        """
+        is_status = coded and kind is None and disease_status.is_disease_status(raw)
+        is_histology = coded and kind is None and conditions.is_histology_observation(raw)
         texts: list[str] = []
         if kind is None and not is_status and not is_histology:
+            if not prefilter.may_carry_text(raw):
+                return  # unrelated lab without any text: never validated
             texts = text_findings.observation_texts(raw)
             if not texts or not text_findings.mentions_gene(texts):
                 return  # unrelated lab: never validated
@@ -159,8 +180,8 @@ class _Builder:
         self.biomarkers.extend(found)
         notes = text_findings.note_texts(cleaned)
         if notes:
-            coded = [g.symbol for b in found for g in b.genes]
-            self._text_pass(notes, ref, code, effective_date(cleaned), coded)
+            coded_genes = [g.symbol for b in found for g in b.genes]
+            self._text_pass(notes, ref, code, effective_date(cleaned), coded_genes)
 
     def _text_pass(
         self,
@@ -264,12 +285,25 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
     builder = _Builder(collected, as_str(context.get("patientId")))
     draft_refs = {reference_of(d) for d in collected.drafts}
 
-    # MolecularConsequence observations first (pattern C needs them when mapping variants).
+    # Pre-filter pass (once per resource, before anything expensive): unrelated Observations
+    # (no code the mapping reads, no element the text pass reads) are dropped here and never
+    # validated; the others are classified once. MolecularConsequence observations are checked
+    # first (pattern C needs them when mapping variants).
+    todo: list[tuple[Mapping[str, Any], bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
     for raw in collected.resources:
-        if raw.get("resourceType") == "Observation" and genomics.classify(raw) == (
-            genomics.KIND_CONSEQUENCE
-        ):
+        if raw.get("resourceType") != "Observation":
+            todo.append((raw, False, None))
+            continue
+        screened = prefilter.screen(raw)
+        if screened == prefilter.UNRELATED:
+            continue
+        if screened == prefilter.TEXT_ONLY:
+            todo.append((raw, False, None))
+            continue
+        kind = genomics.classify(raw)
+        todo.append((raw, True, kind))
+        if kind == genomics.KIND_CONSEQUENCE:
             cleaned = builder._checked(raw)
             if cleaned is not None:
                 for target, codes in genomics.consequence_targets(cleaned).items():
@@ -282,14 +316,14 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
         normalised.setdefault(key, set()).update(codes)
 
     ignored: Counter[str] = Counter()
-    for raw in collected.resources:
+    for raw, coded, kind in todo:
         rtype = as_str(raw.get("resourceType")) or "(none)"
         if rtype == "Patient":
             builder.patient(raw)
         elif rtype == "Condition":
             builder.condition(raw)
         elif rtype == "Observation":
-            builder.observation(raw, normalised)
+            builder.observation(raw, normalised, coded=coded, kind=kind)
         elif rtype in medications.MEDICATION_TYPES:
             if reference_of(raw) in draft_refs:
                 continue  # the hook's draft copy wins
