@@ -345,6 +345,8 @@ def map_medication(
                 start=start,
                 end=end,
                 is_draft=is_draft,
+                is_selected=is_selected,
+                order_id=order_id,
             ),
             [],
         )

@@ -484,6 +484,8 @@ class CoMedication:
     start: PartialDate | None = None
     end: PartialDate | None = None
     is_draft: bool = False
+    is_selected: bool = False
+    order_id: str | None = None
 
     @property
     def is_current(self) -> bool:

@@ -622,11 +622,23 @@ class ComedicationParams(Params):
 def comedication(ctx: Context, a: ComedicationParams) -> Findings:
     """A current or drafted co-medication with one of the CYP3A4 roles."""
     hits = sorted(ctx.patient.comedications_with_role(*a.roles), key=lambda c: c.source_ref)
+    drafts = [c for c in hits if c.is_draft]
+    # A drafted co-medication is itself an order in focus (order-select: the selected ones), so
+    # an interaction card also appears when the interacting drug is the one being ordered.
+    in_focus = {c.source_ref for c in drafts}
+    if ctx.hook == "order-select":
+        anything_selected = any(d.is_selected for d in ctx.patient.draft_exposures()) or any(
+            c.is_selected for c in drafts
+        )
+        if anything_selected:
+            in_focus = {c.source_ref for c in drafts if c.is_selected}
     return tuple(
         Finding(
-            f"Co-medication {c.agent.ingredient or (c.code.display if c.code else 'drug')}: "
+            f"Co-medication {c.agent.ingredient or (c.code.display if c.code else 'drug')}"
+            f"{' (draft order)' if c.is_draft else ''}: "
             f"{c.role.value.replace('-', ' ')} of CYP3A4",
             c.source_ref,
+            c.order_id if c.is_draft and c.source_ref in in_focus else None,
         )
         for c in hits
     )

@@ -178,8 +178,11 @@ def build_patient(spec: dict[str, Any]) -> Patient:
         CoMedication(
             agent=_agent(c["drug"]),
             role=CypRole(c["role"]),
-            status=TherapyStatus(c.get("status", "active")),
+            status=TherapyStatus(c.get("status", "draft" if c.get("draft") else "active")),
             source_ref=c.get("ref", f"MedicationRequest/cm-{i}"),
+            is_draft=bool(c.get("draft")),
+            is_selected=bool(c.get("selected")),
+            order_id=f"cm-{i}" if c.get("draft") else None,
         )
         for i, c in enumerate(spec.get("comeds", []), start=1)
     )

@@ -511,3 +511,17 @@ def test_item20_silent_with_a_stopped_modulator(cds):
         )
     )
     assert cards == []
+
+
+def test_item20_interacting_drug_drafted_for_a_patient_on_a_kinase_inhibitor(cds):
+    # The pitfall of seed 000 is just as real when the inhibitor is the new order.
+    cards = cds(
+        b.order_sign(
+            [b.draft("clarithromycin")],
+            conditions=GIST,
+            genomics=[b.kit_exon11(), b.negative("PDGFRA")],
+            medications=[b.progressed("imatinib", mg=400), b.medication("sunitinib", mg=50)],
+        )
+    )
+    card = card_with(cards, "Sunitinib", indicator="warning")
+    assert "MedicationRequest/draft-clarithromycin" in card["detail"]
