@@ -101,7 +101,7 @@ def _gunicorn(app: Any, settings: Settings) -> int:
 def _child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def build_parser() -> argparse.ArgumentParser:
