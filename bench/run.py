@@ -141,6 +141,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn workers for service and floor alike (default: deploy/gunicorn.conf.py)",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
     results: dict[str, dict] = {}
@@ -152,13 +158,19 @@ def main() -> int:
             "CDS_AUTH_MODE": "off",
             "CDS_FHIR_ALLOWLIST": fhir,
             "CDS_DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
-            "CDS_LOG_LEVEL": "WARNING",
+            "CDS_LOG_LEVEL": "INFO",  # production: one JSON access line per request
+        }
+        if args.workers:
+            service_env["CDS_WORKERS"] = str(args.workers)
+        floor_env = {
+            "CDS_LOG_LEVEL": "INFO",
+            **({"CDS_WORKERS": str(args.workers)} if args.workers else {}),
         }
         service = stack.enter_context(
             gunicorn("cds_hooks.wsgi:app", free_port(), service_env, workdir)
         )
         floor = stack.enter_context(
-            gunicorn("bench.floor_app:app", free_port(), {"CDS_LOG_LEVEL": "WARNING"}, workdir)
+            gunicorn("bench.floor_app:app", free_port(), floor_env, workdir)
         )
         bodies = {
             "1-order-sign-200": order_sign_body(200),
@@ -221,6 +233,7 @@ def main() -> int:
             "seconds": args.seconds,
             "warmup": args.warmup,
             "gunicorn": "deploy/gunicorn.conf.py",
+            "workers": args.workers or "2 x CPU + 1",
         },
         "results": results,
         "targets": targets,

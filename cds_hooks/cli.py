@@ -7,6 +7,7 @@ parser; a missing optional module is skipped so the CLI keeps working while feat
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import multiprocessing
 import os
@@ -68,6 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"{settings.database_url.split('://', 1)[0]})",
         file=sys.stderr,
     )
+    gc.collect()
+    gc.freeze()  # see cds_hooks/wsgi.py
     if args.dev:
         app.run(host=settings.host, port=settings.port, debug=False, use_reloader=False)
         return 0
