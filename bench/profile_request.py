@@ -22,9 +22,9 @@ from pyinstrument import Profiler
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.workloads import order_sign_body  # noqa: E402
-from cds_hooks.settings import Settings  # noqa: E402
-from cds_hooks.web import create_app  # noqa: E402
+from bench.workloads import order_sign_body
+from cds_hooks.settings import Settings
+from cds_hooks.web import create_app
 
 
 def main() -> int:

@@ -134,6 +134,10 @@ class _Builder:
         :func:`genomics.classify` (only computed when ``coded``). Observations that
         :func:`prefilter.screen` calls unrelated never get here.
         """
+        if kind == genomics.KIND_CONSEQUENCE:
+            # Read (subject check, validation, folding) once in map_prefetch's early pass;
+            # checking it again here would repeat its issues.
+            return
         is_status = coded and kind is None and disease_status.is_disease_status(raw)
         is_histology = coded and kind is None and conditions.is_histology_observation(raw)
         texts: list[str] = []
@@ -170,8 +174,6 @@ class _Builder:
             self.implications.extend(implications)
             self.issues.extend(issues)
             return
-        if kind == genomics.KIND_CONSEQUENCE:
-            return  # already folded into the variants it is derived from
         if kind == genomics.KIND_VARIANT:
             found, issues = genomics.map_variant(cleaned, consequences)
         else:
@@ -287,8 +289,9 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
 
     # Pre-filter pass (once per resource, before anything expensive): unrelated Observations
     # (no code the mapping reads, no element the text pass reads) are dropped here and never
-    # validated; the others are classified once. MolecularConsequence observations are checked
-    # first (pattern C needs them when mapping variants).
+    # validated; the others are classified once. MolecularConsequence observations are read
+    # here and only here (pattern C needs them when mapping variants): the main pass skips them,
+    # so each of their issues is reported once, and one about another patient is not folded.
     todo: list[tuple[Mapping[str, Any], bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
     for raw in collected.resources:
@@ -302,12 +305,15 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             todo.append((raw, False, None))
             continue
         kind = genomics.classify(raw)
-        todo.append((raw, True, kind))
-        if kind == genomics.KIND_CONSEQUENCE:
-            cleaned = builder._checked(raw)
-            if cleaned is not None:
-                for target, codes in genomics.consequence_targets(cleaned).items():
-                    consequences.setdefault(target, set()).update(codes)
+        if kind != genomics.KIND_CONSEQUENCE:
+            todo.append((raw, True, kind))
+            continue
+        if builder._other_patient(raw):
+            continue
+        cleaned = builder._checked(raw)
+        if cleaned is not None:
+            for target, codes in genomics.consequence_targets(cleaned).items():
+                consequences.setdefault(target, set()).update(codes)
     # derivedFrom may be relative ("Observation/x"), absolute, or a bare id.
     normalised: dict[str, set[str]] = {}
     for target, codes in consequences.items():

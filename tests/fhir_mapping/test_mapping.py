@@ -359,6 +359,50 @@ def test_modifier_extension_invalid_and_unknown_elements() -> None:
     assert all("Jane" not in i.problem and "not-a-date" not in i.problem for i in result.issues)
 
 
+TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
+
+
+def consequence(cid: str, target: str, **extra: Any) -> dict[str, Any]:
+    """A GRIG STU3 MolecularConsequence with a transcript_fusion functional effect (pattern C)."""
+    return obs(
+        cid,
+        "molecular-consequence",
+        TBD,
+        derivedFrom=[{"reference": target}],
+        component=[
+            component("functional-effect", TBD, valueCodeableConcept=concept(SO, "SO:0001886"))
+        ],
+        **extra,
+    )
+
+
+def test_molecular_consequence_issues_are_reported_once() -> None:
+    # Consequences are read in the early pass (pattern C needs them); the main pass must not
+    # check them again and repeat their issues.
+    vendor = consequence("mc-vendor", "Observation/v1")
+    vendor["x-vendor"] = {"secret": "Jane Doe"}
+    modified = consequence("mc-modified", "Observation/v2")
+    modified["modifierExtension"] = [{"url": "http://x.org/neg", "valueBoolean": True}]
+    invalid = consequence("mc-invalid", "Observation/v3", effectiveDateTime="not-a-date")
+    other = consequence("mc-other", "Observation/v4", subject={"reference": "Patient/p2"})
+    variants = [variant(f"v{n}", gene("HGNC:10261")) for n in (1, 2, 3, 4)]
+    result = map_prefetch({"o": bundle(vendor, modified, invalid, other, *variants)}, CTX)
+    assert sorted((i.reference, i.kind) for i in result.issues) == [
+        ("Observation/mc-invalid", "invalid-resource"),
+        ("Observation/mc-modified", "modifier-extension"),
+        ("Observation/mc-other", "subject-mismatch"),
+        ("Observation/mc-vendor", "unknown-element-dropped"),
+    ]
+    # Only the cleaned, same-patient consequence is folded into its variant.
+    kinds = {b.source_ref: b.kind for b in result.patient.biomarkers}
+    assert kinds == {
+        "Observation/v1": BiomarkerKind.FUSION,
+        "Observation/v2": BiomarkerKind.VARIANT,
+        "Observation/v3": BiomarkerKind.VARIANT,
+        "Observation/v4": BiomarkerKind.VARIANT,
+    }
+
+
 def test_operation_outcome_none_and_wrong_version() -> None:
     outcome = {"resourceType": "OperationOutcome", "issue": []}
     r5 = {
