@@ -294,8 +294,7 @@ def order_sign_body(total_resources: int = 200) -> dict[str, Any]:
             },
             "conditions": searchset(conditions),
             # A real EHR may send a broad lab search; the service must filter cheaply.
-            "genomics": searchset(genomics + labs),
-            "diseaseStatus": None,
+            "observations": searchset(genomics + labs),
             "medications": searchset(meds),
         },
     }
@@ -314,7 +313,7 @@ def fhir_resources(total_resources: int = 200) -> list[dict[str, Any]]:
     """The workload-1 patient as resources to load into a FHIR server (workload 3)."""
     body = order_sign_body(total_resources)
     resources = [body["prefetch"]["patient"]]
-    for key in ("conditions", "genomics", "medications"):
+    for key in ("conditions", "observations", "medications"):
         resources += [e["resource"] for e in body["prefetch"][key].get("entry", [])]
     return resources
 

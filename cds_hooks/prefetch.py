@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -58,8 +59,10 @@ def resolve(
     prefetch: Mapping[str, Any] | None,
     context: Mapping[str, Any],
     client: FhirClient | None,
+    executor: Executor | None = None,
 ) -> PrefetchResult:
     result = PrefetchResult()
+    to_fetch: list[tuple[PrefetchSpec, str]] = []
     for spec in specs:
         state = classify(prefetch, spec.key)
         if state is PrefetchState.NO_DATA:
@@ -87,6 +90,9 @@ def resolve(
             result.data[spec.key] = value
             continue
         # MISSING, OUTCOME (the client failed to prefetch) or INVALID: fetch it ourselves.
+        if not spec.fetch_if_missing and not spec.required:
+            result.sources[spec.key] = "not-requested"
+            continue
         if client is None:
             _unavailable(spec, f"{state.value}-and-no-usable-fhir-server")
             result.sources[spec.key] = "unavailable"
@@ -96,22 +102,37 @@ def resolve(
             _unavailable(spec, "template-token-without-value")
             result.sources[spec.key] = "unavailable"
             continue
-        try:
-            if "?" in query:
-                result.data[spec.key] = client.search(query)
-            else:
-                result.data[spec.key] = client.read(query)
-        except FhirUnavailable as exc:
-            if exc.reason == "http-404" and "?" not in query:
+        to_fetch.append((spec, query))
+    if not to_fetch:
+        return result
+    assert client is not None
+    # The keys are independent reads: fetch them concurrently, so that the wait is the slowest
+    # query rather than the sum of all of them; each keeps its own time budget.
+    if executor is not None and len(to_fetch) > 1:
+        futures = [executor.submit(_fetch, client, query) for _, query in to_fetch]
+        outcomes = [future.result() for future in futures]
+    else:
+        outcomes = [_fetch(client, query) for _, query in to_fetch]
+    for (spec, query), outcome in zip(to_fetch, outcomes, strict=True):
+        if isinstance(outcome, FhirUnavailable):
+            if outcome.reason == "http-404" and "?" not in query:
                 result.data[spec.key] = None  # a read of a resource that does not exist
                 result.sources[spec.key] = "fetched-not-found"
                 continue
-            _unavailable(spec, exc.reason)
+            _unavailable(spec, outcome.reason)
             result.sources[spec.key] = "unavailable"
             continue
+        result.data[spec.key] = outcome
         result.sources[spec.key] = "fetched"
         result.fetched += 1
     return result
+
+
+def _fetch(client: FhirClient, query: str) -> dict[str, Any] | FhirUnavailable:
+    try:
+        return client.search(query) if "?" in query else client.read(query)
+    except FhirUnavailable as exc:
+        return exc
 
 
 def _unavailable(spec: PrefetchSpec, reason: str) -> None:

@@ -48,6 +48,8 @@ class PrefetchSpec:
     template: str
     required: bool = True
     searchset: bool = True
+    # False: used when the client prefetches it, never fetched back from the FHIR server.
+    fetch_if_missing: bool = True
 
 
 Handler = Callable[["CallContext"], list[Card]]

@@ -6,13 +6,13 @@ This is the only module that imports Flask. Views parse, make one call into
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
 from datetime import date
 from typing import Any, Protocol
 
+import orjson
 import requests
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
@@ -60,11 +60,7 @@ def core() -> CdsCore:
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
-        status=status,
-        mimetype="application/json",
-    )
+    return Response(orjson.dumps(payload), status=status, mimetype="application/json")
 
 
 def request_json() -> Any:

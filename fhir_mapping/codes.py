@@ -175,7 +175,26 @@ def first_code(concept: Any, system: str) -> Code | None:
 
 
 def has_code(concept: Any, system: str, code: str) -> bool:
-    return any(c.system == system and c.code == code for c in concept_codes(concept))
+    """Like ``any(... for c in concept_codes(concept))`` without building Code objects (hot)."""
+    if not (type(concept) is dict or isinstance(concept, Mapping)):
+        return False
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return False
+    for coding in items:
+        if not (type(coding) is dict or isinstance(coding, Mapping)):
+            continue
+        value = coding.get("code")
+        raw_system = coding.get("system")
+        if (
+            isinstance(value, str)
+            and isinstance(raw_system, str)
+            and value.strip() == code
+            and raw_system.strip()
+            and normalise_system(raw_system) == system
+        ):
+            return True
+    return False
 
 
 def concept_text(concept: Any) -> str | None:

@@ -37,8 +37,11 @@ def _check(criterion: BoundCriterion, ctx: Context) -> Findings:
         for part in criterion.any_of:
             found.extend(_check(part, ctx))
         return tuple(found)
-    spec = PREDICATES[criterion.name]
-    return spec.fn(ctx, criterion.params)
+    key = criterion.key
+    cached = ctx.memo.get(key)
+    if cached is None:
+        cached = ctx.memo[key] = PREDICATES[criterion.name].fn(ctx, criterion.params)
+    return cached
 
 
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +46,16 @@ class BoundCriterion:
     name: str
     params: Params | None
     any_of: tuple[BoundCriterion, ...] = ()
+    #: Identity of the criterion's meaning (name and parameters), for memoisation.
+    key: str = field(init=False, compare=False, default="")
+
+    def __post_init__(self) -> None:
+        if self.name == "any_of":
+            key = "any_of(" + "|".join(c.key for c in self.any_of) + ")"
+        else:
+            params = self.params.model_dump_json() if self.params is not None else ""
+            key = f"{self.name}:{params}"
+        object.__setattr__(self, "key", key)
 
     def describe(self) -> str:
         if self.name == "any_of":

@@ -44,6 +44,9 @@ class Context:
     hook: str
     lines: tuple[LineOfTherapy, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Findings per criterion within one evaluation: rules share criteria (histology, draft
+    # order of a drug...), and a predicate is a pure function of the patient and its params.
+    memo: dict[str, Findings] = field(default_factory=dict)
 
 
 class Params(BaseModel):

@@ -27,8 +27,6 @@ __all__ = [
 ]
 
 LOINC = "http://loinc.org"
-#: Observation codes that go to the ``diseaseStatus`` prefetch key (the others are genomics).
-DISEASE_STATUS_LOINC = frozenset({"97509-4", "88040-1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +84,6 @@ def resources_of(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _codes(resource: dict[str, Any]) -> set[str]:
-    return {
-        str(coding.get("code"))
-        for coding in (resource.get("code") or {}).get("coding") or []
-        if isinstance(coding, dict)
-    }
-
-
 def _searchset(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(items)}
     if items:
@@ -104,17 +94,13 @@ def _searchset(items: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def prefetch_for(bundle: dict[str, Any]) -> dict[str, Any]:
-    """The prefetch a CDS client would send for this patient (the five sarcoma keys)."""
+    """The prefetch a CDS client would send for this patient (the four sarcoma keys)."""
     items = resources_of(bundle)
     patient = next((r for r in items if r.get("resourceType") == "Patient"), None)
-    observations = [r for r in items if r.get("resourceType") == "Observation"]
-    status = [r for r in observations if _codes(r) & DISEASE_STATUS_LOINC]
-    genomics = [r for r in observations if not _codes(r) & DISEASE_STATUS_LOINC]
     return {
         "patient": patient,
         "conditions": _searchset([r for r in items if r.get("resourceType") == "Condition"]),
-        "genomics": _searchset(genomics),
-        "diseaseStatus": _searchset(status),
+        "observations": _searchset([r for r in items if r.get("resourceType") == "Observation"]),
         "medications": _searchset(
             [r for r in items if r.get("resourceType") == "MedicationRequest"]
         ),

@@ -46,6 +46,7 @@ TBD_CODES = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
 STATUS_LOINC = (
     "97509-4",  # mCODE CancerDiseaseStatus
     "88040-1",  # Response to cancer treatment
+    "31206-6",  # mCODE HistologicBehaviorAndType (histology as an Observation)
 )
 
 
@@ -54,19 +55,23 @@ def _codes(system: str, codes: tuple[str, ...]) -> str:
 
 
 PREFETCH = (
-    PrefetchSpec("patient", "Patient/{{context.patientId}}", required=False, searchset=False),
-    PrefetchSpec("conditions", "Condition?patient={{context.patientId}}&_count=100"),
+    # Optional and never fetched back: no rule reads the Patient resource; when the client
+    # prefetches it, its birth date is kept in the model.
     PrefetchSpec(
-        "genomics",
-        "Observation?patient={{context.patientId}}&code="
-        + _codes(LOINC, GENOMIC_LOINC)
-        + f",{TBD_CODES}|therapeutic-implication&_count=200",
+        "patient",
+        "Patient/{{context.patientId}}",
+        required=False,
+        searchset=False,
+        fetch_if_missing=False,
     ),
+    PrefetchSpec("conditions", "Condition?patient={{context.patientId}}&_count=100"),
+    # One Observation search for both the genomic results and the disease-status events: one
+    # round trip to the FHIR server instead of two when the service has to fetch it.
     PrefetchSpec(
-        "diseaseStatus",
+        "observations",
         "Observation?patient={{context.patientId}}&code="
-        + _codes(LOINC, STATUS_LOINC)
-        + "&_sort=-date&_count=100",
+        + _codes(LOINC, GENOMIC_LOINC + STATUS_LOINC)
+        + f",{TBD_CODES}|therapeutic-implication,{TBD_CODES}|molecular-consequence&_count=200",
     ),
     PrefetchSpec("medications", "MedicationRequest?patient={{context.patientId}}&_count=200"),
 )

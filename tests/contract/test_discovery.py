@@ -27,8 +27,7 @@ def test_item8_each_service_has_the_required_and_recommended_members(client):
         assert set(service["prefetch"]) == {
             "patient",
             "conditions",
-            "genomics",
-            "diseaseStatus",
+            "observations",
             "medications",
         }
 

@@ -372,8 +372,7 @@ def request(
         "prefetch": {
             "patient": patient(patient_id),
             "conditions": searchset(list(conditions or [])),
-            "genomics": searchset(list(genomics or [])),
-            "diseaseStatus": searchset(list(statuses or [])),
+            "observations": searchset(list(genomics or []) + list(statuses or [])),
             "medications": searchset(list(medications or [])),
         },
     }
