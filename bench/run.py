@@ -233,7 +233,7 @@ def main() -> int:
             "seconds": args.seconds,
             "warmup": args.warmup,
             "gunicorn": "deploy/gunicorn.conf.py",
-            "workers": args.workers or "2 x CPU + 1",
+            "workers": args.workers or "CPU count + 1 (deploy/gunicorn.conf.py)",
         },
         "results": results,
         "targets": targets,

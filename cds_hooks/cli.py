@@ -82,7 +82,7 @@ def _gunicorn(app: Any, settings: Settings) -> int:
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            workers = settings.workers or (multiprocessing.cpu_count() * 2 + 1)
+            workers = settings.workers or (multiprocessing.cpu_count() + 1)  # see gunicorn.conf
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("workers", workers)
             self.cfg.set("timeout", 30)

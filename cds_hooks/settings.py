@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         "US", description="Regulatory jurisdiction used to present approval status (e.g. US, CN)."
     )
     log_level: str = Field("INFO", description="Python log level.")
-    workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = 2 x CPU + 1.")
+    workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = CPU count + 1.")
     smart_client_id: str = Field(
         "sarcoma-cds-timeline",
         min_length=1,

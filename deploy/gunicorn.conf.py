@@ -11,7 +11,10 @@ import os
 import shutil
 
 bind = f"{os.environ.get('CDS_HOST', '127.0.0.1')}:{os.environ.get('CDS_PORT', '8080')}"
-workers = int(os.environ.get("CDS_WORKERS", "0")) or multiprocessing.cpu_count() * 2 + 1
+# The work is CPU-bound (mapping and rules; FHIR callbacks run on threads inside the worker),
+# so one worker per core plus one: more workers only add context switches and tail latency
+# (measured in bench/RESULTS.md).
+workers = int(os.environ.get("CDS_WORKERS", "0")) or multiprocessing.cpu_count() + 1
 worker_class = "sync"
 timeout = 10  # seconds; below every EHR's CDS timeout
 graceful_timeout = 20  # finish in-flight hook calls on SIGTERM (rolling updates)
