@@ -28,14 +28,20 @@ COMMAND_MODULES = (
     "cds_hooks.commands.selfcheck_cmd",
 )
 
-BANNER = """
-************************************************************************
-*  AUTHENTICATION IS OFF (CDS_AUTH_MODE=off).                          *
-*  Any local process can call this service. This is only allowed       *
-*  because it is bound to the loopback address {host:<22}.  *
-*  Never expose it; production uses CDS_AUTH_MODE=jwt.                 *
-************************************************************************
-"""
+BANNER_LINES = (
+    "AUTHENTICATION IS OFF (CDS_AUTH_MODE=off).",
+    "Any local process can call this service. This is only allowed",
+    "because it is bound to the loopback address {host}.",
+    "Never expose it; production uses CDS_AUTH_MODE=jwt.",
+)
+
+
+def banner(host: str) -> str:
+    lines = [line.format(host=host) for line in BANNER_LINES]
+    width = max(len(line) for line in lines) + 4
+    rule = "*" * (width + 2)
+    body = "\n".join(f"*  {line:<{width - 2}}*" for line in lines)
+    return f"\n{rule}\n{body}\n{rule}\n"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -54,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         # gunicorn workers are separate processes: metrics are aggregated through files.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sarcoma-cds-metrics-")
     if settings.auth_mode is AuthMode.OFF:
-        print(BANNER.format(host=settings.host), file=sys.stderr)
+        print(banner(settings.host), file=sys.stderr)
     from cds_hooks.web import create_app
 
     try:
