@@ -228,7 +228,20 @@ class _Builder:
                 )
             )
         identified = medications.identify(concepts)
-        if identified is None or self._other_patient(raw):
+        if identified is None:
+            if medications.looks_antineoplastic(raw, concepts) and not self._other_patient(raw):
+                # Never guessed, but never silent either: an unknown cancer drug would
+                # otherwise undercount the lines of therapy the rules reason about.
+                self.issues.append(
+                    MappingIssue(
+                        "medication-not-identified",
+                        reference_of(raw),
+                        "a cancer-related medication (ATC L01 or mCODE cancer-related "
+                        "request) is not in the drug table; not counted as a line of therapy",
+                    )
+                )
+            return
+        if self._other_patient(raw):
             return
         cleaned = self._checked(raw)
         if cleaned is None:

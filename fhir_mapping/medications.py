@@ -89,6 +89,20 @@ def medication_concept(
     return concepts, ref, True
 
 
+_CANCER_REQUEST_PROFILE = "mcode-cancer-related-medication-request"
+
+
+def looks_antineoplastic(resource: Mapping[str, Any], concepts: list[Any]) -> bool:
+    """An ATC L01 (antineoplastic agents) coding, or the mCODE CancerRelatedMedicationRequest
+    profile: an order the rules would need to know about even if the drug table does not."""
+    for concept in concepts:
+        for code in concept_codes(concept):
+            if code.system == ATC and code.code.upper().startswith("L01"):
+                return True
+    profiles = as_list(as_dict(resource.get("meta")).get("profile"))
+    return any(isinstance(p, str) and p.endswith(_CANCER_REQUEST_PROFILE) for p in profiles)
+
+
 def identify(concepts: list[Any]) -> Identified | None:
     table = drug_table()
     for concept in concepts:

@@ -473,3 +473,47 @@ def test_unrelated_labs_are_not_validated_and_mapping_is_fast() -> None:
     elapsed = time.perf_counter() - started
     assert result.issues == ()
     assert elapsed < 0.5
+
+
+def test_unknown_cancer_drug_is_reported_not_guessed_and_supportive_drugs_stay_quiet():
+    from fhir_mapping import map_prefetch
+
+    def request(rid: str, concept: dict, profile: str | None = None) -> dict:
+        resource = {
+            "resourceType": "MedicationRequest",
+            "id": rid,
+            "status": "completed",
+            "intent": "order",
+            "subject": {"reference": "Patient/p1"},
+            "medicationCodeableConcept": concept,
+        }
+        if profile:
+            resource["meta"] = {"profile": [profile]}
+        return resource
+
+    atc_l01 = {
+        "coding": [{"system": "http://www.whocc.no/atc", "code": "L01XX99"}],
+        "text": "investigational kinase inhibitor",
+    }
+    mcode = (
+        "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-related-medication-request"
+    )
+    entries = [
+        request("unknown-l01", atc_l01),
+        request("unknown-mcode", {"text": "study drug 123"}, mcode),
+        request("supportive", {"text": "ondansetron 8 mg"}),
+    ]
+    result = map_prefetch(
+        {
+            "medications": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r} for r in entries],
+            }
+        },
+        {"patientId": "p1"},
+    )
+    flagged = sorted(i.reference for i in result.issues if i.kind == "medication-not-identified")
+    assert flagged == ["MedicationRequest/unknown-l01", "MedicationRequest/unknown-mcode"]
+    assert result.patient.exposures == ()
+    assert all("study drug" not in i.problem for i in result.issues)
