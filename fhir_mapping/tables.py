@@ -42,6 +42,9 @@ class Drug:
     source: str
 
 
+_WORD = re.compile(r"\w+")
+
+
 @dataclass(frozen=True, slots=True)
 class DrugTable:
     drugs: tuple[Drug, ...]
@@ -49,9 +52,13 @@ class DrugTable:
     by_atc: Mapping[str, Drug]
     name_pattern: re.Pattern[str]
     by_name: Mapping[str, Drug]
+    #: First word of every name: a cheap necessary condition before the big regex runs.
+    first_words: frozenset[str] = frozenset()
 
     def match_name(self, text: str) -> Drug | None:
         """The drug whose name or brand appears as whole words in ``text`` (unique match only)."""
+        if self.first_words and self.first_words.isdisjoint(_WORD.findall(text.lower())):
+            return None
         found = {self.by_name[m.group(0).lower()] for m in self.name_pattern.finditer(text)}
         hits = {d.agent.ingredient for d in found}
         if len(hits) == 1:
@@ -104,7 +111,10 @@ def drug_table() -> DrugTable:
         r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w-])",
         re.IGNORECASE,
     )
-    return DrugTable(tuple(drugs), by_rxnorm, by_atc, pattern, by_name)
+    first_words = frozenset(
+        _WORD.findall(name.lower())[0] for name in by_name if _WORD.search(name)
+    )
+    return DrugTable(tuple(drugs), by_rxnorm, by_atc, pattern, by_name, first_words)
 
 
 # --- genes ---------------------------------------------------------------------------------------
