@@ -104,7 +104,6 @@ class FhirClient:
         self._base = base_url.rstrip("/") + "/"
         self._token = access_token
         self._config = config
-        self.requests_made = 0
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/fhir+json"}
@@ -128,7 +127,6 @@ class FhirClient:
             raise FhirUnavailable("timeout")
         if not url.startswith(self._base) or _has_dot_segments(urlsplit(url).path):
             raise FhirUnavailable("link-outside-base")
-        self.requests_made += 1
         try:
             with self._session.get(
                 url,

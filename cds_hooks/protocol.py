@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -246,6 +246,8 @@ class CdsCore:
             "service": definition.id,
             "cards": len(cards),
             "fetched": resolved.fetched,
+            # how each prefetch key was obtained (prefetch, prefetch-null, fetched, ...)
+            "prefetch": ",".join(f"{k}:{v}" for k, v in resolved.sources.items()),
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             **{k: v for k, v in ctx.notes.items() if k in {"rules", "mapping_issues"}},
         }
@@ -276,8 +278,3 @@ class CdsCore:
 
     def ready(self) -> dict[str, bool]:
         return {"knowledge_base": self.kb is not None, "database": self.store.ping()}
-
-
-def context_value(context: Mapping[str, Any], name: str) -> str | None:
-    value = context.get(name)
-    return value if isinstance(value, str) else None

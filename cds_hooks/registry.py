@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -159,6 +158,3 @@ class Registry:
 
     def all(self) -> list[ServiceDefinition]:
         return list(self._services.values())
-
-
-Clock = Callable[[], date]

@@ -288,10 +288,6 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(feedback)).scalar_one())
-
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from datetime import date
 from typing import Any, Protocol
 
 import orjson
@@ -302,7 +301,3 @@ def create_app(
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unhandled)
     return app
-
-
-def today() -> date:
-    return utc_today()

@@ -60,3 +60,13 @@ def test_one_json_log_line_per_request_with_ids_codes_and_timings(make_app, capl
     assert line["status"] == 412
     assert line["error_code"] == "prefetch-unavailable"
     assert isinstance(line["duration_ms"], float)
+
+
+def test_access_line_says_how_each_prefetch_key_was_obtained(make_app, caplog):
+    app = make_app(registry=echo_registry(), kb=STAND_IN_KB)
+    with caplog.at_level(logging.INFO, logger="cds_hooks.access"):
+        app.test_client().post("/cds-services/echo", json=BODY)
+    record = next(r for r in caplog.records if r.name == "cds_hooks.access")
+    line = json.loads(JsonFormatter().format(record))
+    assert line["prefetch"] == "patient:prefetch,conditions:prefetch-null"
+    assert line["hook_instance"] == BODY["hookInstance"]
