@@ -73,10 +73,6 @@ class Indicator(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
 
-    @property
-    def urgency(self) -> int:
-        return {"info": 0, "warning": 1, "critical": 2}[self.value]
-
 
 class SelectionBehavior(StrEnum):
     AT_MOST_ONE = "at-most-one"
