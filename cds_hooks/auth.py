@@ -57,6 +57,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_hooks.errors import Forbidden, ServiceUnavailable, Unauthorized
+from cds_hooks.fhir_client import FhirUnavailable, bounded_get
 from cds_hooks.identity import ClientIdentity
 from cds_hooks.settings import Settings, SettingsError, is_loopback_host
 from cds_hooks.store import _insert, jwt_replay
@@ -302,27 +303,16 @@ class RemoteJwks(KeySource):
 
     def _fetch(self) -> Any:
         try:
-            with self.session.get(
+            body = bounded_get(
+                self.session,
                 self.url,
                 headers={"Accept": "application/json, application/jwk-set+json"},
-                timeout=(self.timeout_s, self.timeout_s),
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                if response.status_code != 200:
-                    raise JwksUnavailable(f"jwks-http-{response.status_code}")
-                deadline = time.monotonic() + self.timeout_s
-                body = bytearray()
-                for chunk in response.iter_content(chunk_size=16384):
-                    body.extend(chunk)
-                    if len(body) > self.max_bytes:
-                        raise JwksUnavailable("jwks-too-large")
-                    if time.monotonic() > deadline:
-                        raise JwksUnavailable("jwks-timeout")
-        except requests.Timeout:
-            raise JwksUnavailable("jwks-timeout") from None
-        except requests.RequestException:
-            raise JwksUnavailable("jwks-connection-failed") from None
+                deadline=time.monotonic() + self.timeout_s,
+                connect_timeout_s=self.timeout_s,
+                max_bytes=self.max_bytes,
+            )
+        except FhirUnavailable as exc:
+            raise JwksUnavailable(f"jwks-{exc.reason.removeprefix('response-')}") from None
         try:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError):

@@ -8,7 +8,6 @@ time budget and a response-size cap. Redirects are never followed. Only bases th
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import time
@@ -19,6 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 
 from cds_hooks.observability import FHIR_CALLBACK_FAILURES, FHIR_CALLBACK_LATENCY
+from cds_hooks.settings import is_loopback_host
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,49 @@ class FhirUnavailable(Exception):
         self.reason = reason
 
 
-def _host_is_loopback(host: str) -> bool:
-    if host in {"localhost"}:
-        return True
+def bounded_get(
+    session: requests.Session,
+    url: str,
+    *,
+    headers: dict[str, str],
+    deadline: float,
+    connect_timeout_s: float,
+    max_bytes: int,
+) -> bytes:
+    """GET ``url`` and return a 200 body: no redirects followed, the body capped at
+    ``max_bytes`` and the whole exchange bounded by ``deadline`` (``time.monotonic``).
+
+    The one outbound HTTP read of the service (FHIR callbacks, JWKS, SMART discovery); any
+    failure raises :class:`FhirUnavailable` with a stable reason (``timeout``,
+    ``redirect-refused``, ``http-<status>``, ``response-too-large``, ``connection-failed``).
+    """
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FhirUnavailable("timeout")
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        with session.get(
+            url,
+            headers=headers,
+            timeout=(min(remaining, connect_timeout_s), remaining),
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            if response.is_redirect or 300 <= response.status_code < 400:
+                raise FhirUnavailable("redirect-refused")
+            if response.status_code != 200:
+                raise FhirUnavailable(f"http-{response.status_code}")
+            body = bytearray()
+            for chunk in response.iter_content(chunk_size=65536):
+                body.extend(chunk)
+                if len(body) > max_bytes:
+                    raise FhirUnavailable("response-too-large")
+                if time.monotonic() > deadline:
+                    raise FhirUnavailable("timeout")
+    except requests.Timeout:
+        raise FhirUnavailable("timeout") from None
+    except requests.RequestException:
+        raise FhirUnavailable("connection-failed") from None
+    return bytes(body)
 
 
 def _has_dot_segments(path: str) -> bool:
@@ -70,7 +106,7 @@ def fhir_server_allowed(url: str, prefixes: list[str], *, allow_insecure_loopbac
     if target is None:
         return False
     scheme, host, port, path = target
-    if scheme != "https" and not (allow_insecure_loopback and _host_is_loopback(host)):
+    if scheme != "https" and not (allow_insecure_loopback and is_loopback_host(host)):
         return False
     for prefix in prefixes:
         allowed = _split(prefix)
@@ -127,29 +163,14 @@ class FhirClient:
             raise FhirUnavailable("timeout")
         if not url.startswith(self._base) or _has_dot_segments(urlsplit(url).path):
             raise FhirUnavailable("link-outside-base")
-        try:
-            with self._session.get(
-                url,
-                headers=self._headers(),
-                timeout=(min(remaining, self._config.timeout_s), remaining),
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                if response.is_redirect or 300 <= response.status_code < 400:
-                    raise FhirUnavailable("redirect-refused")
-                if response.status_code != 200:
-                    raise FhirUnavailable(f"http-{response.status_code}")
-                body = bytearray()
-                for chunk in response.iter_content(chunk_size=65536):
-                    body.extend(chunk)
-                    if len(body) > self._config.max_response_bytes:
-                        raise FhirUnavailable("response-too-large")
-                    if time.monotonic() > deadline:
-                        raise FhirUnavailable("timeout")
-        except requests.Timeout:
-            raise FhirUnavailable("timeout") from None
-        except requests.RequestException:
-            raise FhirUnavailable("connection-failed") from None
+        body = bounded_get(
+            self._session,
+            url,
+            headers=self._headers(),
+            deadline=deadline,
+            connect_timeout_s=self._config.timeout_s,
+            max_bytes=self._config.max_response_bytes,
+        )
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):

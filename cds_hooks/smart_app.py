@@ -29,6 +29,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -40,9 +41,9 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from cds_hooks.fhir_client import FhirClient, FhirUnavailable, fhir_server_allowed
+from cds_hooks.fhir_client import FhirClient, FhirUnavailable, bounded_get, fhir_server_allowed
 from cds_hooks.registry import render_template
-from cds_hooks.settings import Settings
+from cds_hooks.settings import Settings, is_loopback_host
 from fhir_mapping import map_prefetch
 from rules import evaluate
 from rules.patient import (
@@ -107,29 +108,34 @@ def _url_ok(url: Any, settings: Settings) -> bool:
         return False
     if parts.scheme == "https":
         return True
-    host = parts.hostname
-    loopback = host == "localhost" or host.startswith("127.") or host == "::1"
-    return parts.scheme == "http" and loopback and settings.allow_insecure_loopback_fhir
+    return (
+        parts.scheme == "http"
+        and is_loopback_host(parts.hostname)
+        and settings.allow_insecure_loopback_fhir
+    )
 
 
 def discover(session: requests.Session, iss: str, settings: Settings) -> SmartConfiguration | None:
     """Read ``{iss}/.well-known/smart-configuration``; ``None`` for an open server (no file)."""
     try:
-        response = session.get(
+        body = bounded_get(
+            session,
             f"{iss.rstrip('/')}/.well-known/smart-configuration",
             headers={"Accept": "application/json"},
-            timeout=settings.fhir_timeout_s,
-            allow_redirects=False,
+            deadline=time.monotonic() + settings.fhir_timeout_s,
+            connect_timeout_s=settings.fhir_timeout_s,
+            max_bytes=settings.fhir_max_response_bytes,
         )
-    except requests.RequestException:
+    except FhirUnavailable as exc:
+        if exc.reason in ("http-404", "http-410"):
+            return None
+        if exc.reason.startswith("http-") or exc.reason == "redirect-refused":
+            status = exc.reason.removeprefix("http-")
+            raise LaunchError(502, f"SMART discovery answered HTTP {status}.") from None
         raise LaunchError(502, "The FHIR server did not answer.") from None
-    if response.status_code in (404, 410):
-        return None
-    if response.status_code != 200:
-        raise LaunchError(502, f"SMART discovery answered HTTP {response.status_code}.")
     try:
-        config = response.json()
-    except ValueError:
+        config = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
         raise LaunchError(502, "SMART discovery did not return JSON.") from None
     if not isinstance(config, dict):
         raise LaunchError(502, "SMART discovery did not return a JSON object.")
@@ -528,15 +534,17 @@ def _is_open(session: requests.Session, iss: str, patient_id: str, settings: Set
     """True when the server gives the patient without a token (an open server: read directly,
     even if it also advertises SMART endpoints)."""
     try:
-        response = session.get(
+        bounded_get(
+            session,
             f"{iss}/Patient/{patient_id}",
             headers={"Accept": "application/fhir+json"},
-            timeout=settings.fhir_timeout_s,
-            allow_redirects=False,
+            deadline=time.monotonic() + settings.fhir_timeout_s,
+            connect_timeout_s=settings.fhir_timeout_s,
+            max_bytes=settings.fhir_max_response_bytes,
         )
-    except requests.RequestException:
+    except FhirUnavailable:
         return False
-    return response.status_code == 200
+    return True
 
 
 @smart_bp.get(LAUNCH_PATH)

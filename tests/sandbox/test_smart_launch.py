@@ -193,3 +193,15 @@ def test_open_server_launch_with_the_card_patient_reads_directly(
         params={"iss": "http://127.0.0.1:9/fhir", "launch": "x", "patient": PATIENT},
     )
     assert page.status_code == 502
+
+
+def test_http_endpoints_are_allowed_only_on_real_loopback_addresses(make_settings):
+    from cds_hooks.smart_app import _url_ok
+
+    settings = make_settings()
+    assert _url_ok("http://127.0.0.1:9000/token", settings)
+    assert _url_ok("http://[::1]:9000/token", settings)
+    assert _url_ok("https://auth.example.org/token", settings)
+    # a DNS name that merely starts with 127. is not loopback
+    assert not _url_ok("http://127.attacker.example/token", settings)
+    assert not _url_ok("http://auth.example.org/token", settings)
