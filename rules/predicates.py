@@ -191,6 +191,15 @@ def mg_per_day(exposure: TherapyExposure) -> Decimal | None:
     return exposure.dose.mg_per_day if exposure.dose is not None else None
 
 
+def _draft_finding(draft: TherapyExposure) -> Finding:
+    """The finding that ties a recommendation to the draft order it is about."""
+    return Finding(
+        exposure_text(draft, "Draft order: "),
+        draft.source_ref,
+        order_id=draft.order_id or draft.source_ref,
+    )
+
+
 def _considered_drafts(ctx: Context) -> tuple[TherapyExposure, ...]:
     """order-select: the selected drafts (all drafts if none is flagged); else all drafts."""
     drafts = ctx.patient.draft_exposures()
@@ -545,13 +554,7 @@ def draft_order(ctx: Context, a: DraftParams) -> Findings:
                 off_schedule = True
         if (a.not_mg_per_day or a.schedule_not is not None) and not (off_dose or off_schedule):
             continue
-        findings.append(
-            Finding(
-                exposure_text(draft, "Draft order: "),
-                draft.source_ref,
-                order_id=draft.order_id or draft.source_ref,
-            )
-        )
+        findings.append(_draft_finding(draft))
     return tuple(findings)
 
 
@@ -577,13 +580,7 @@ def draft_repeats_progressed_drug(ctx: Context, a: RepeatParams) -> Findings:
                 refs = _progression_after(ctx, line)
             if not refs:
                 continue
-            findings.append(
-                Finding(
-                    exposure_text(draft, "Draft order: "),
-                    draft.source_ref,
-                    order_id=draft.order_id or draft.source_ref,
-                )
-            )
+            findings.append(_draft_finding(draft))
             findings.extend(
                 Finding(
                     f"Progression documented on {draft.agent.ingredient} (line {line.number})",
