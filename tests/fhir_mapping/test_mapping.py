@@ -517,3 +517,49 @@ def test_unknown_cancer_drug_is_reported_not_guessed_and_supportive_drugs_stay_q
     assert flagged == ["MedicationRequest/unknown-l01", "MedicationRequest/unknown-mcode"]
     assert result.patient.exposures == ()
     assert all("study drug" not in i.problem for i in result.issues)
+
+
+def test_has_code_agrees_with_concept_codes_on_odd_codings():
+    # has_code repeats concept_codes' validity rule without building Code objects (a hot path);
+    # this keeps the two from drifting apart.
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from fhir_mapping.codes import HGNC, concept_codes, has_code
+
+    text = st.sampled_from(
+        [
+            "",
+            " ",
+            "http://loinc.org",
+            " http://loinc.org ",
+            "69548-6",
+            " 69548-6",
+            "http://www.genenames.org/geneId/",
+            HGNC,
+            "HGNC:6342",
+        ]
+    )
+    coding = st.one_of(
+        st.none(),
+        st.integers(),
+        st.dictionaries(
+            st.sampled_from(["system", "code", "display"]),
+            st.one_of(text, st.none(), st.integers()),
+        ),
+    )
+    concept = st.one_of(
+        st.none(),
+        st.text(max_size=2),
+        st.fixed_dictionaries(
+            {}, optional={"coding": st.one_of(st.lists(coding, max_size=4), st.text(max_size=2))}
+        ),
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(concept, text, text)
+    def check(value, system, code):
+        expected = any(c.system == system and c.code == code for c in concept_codes(value))
+        assert has_code(value, system, code) == expected
+
+    check()
