@@ -214,12 +214,14 @@ class CdsCore:
         return FhirClient(self.session, request.fhir_server, token, self.fhir_config)
 
     def call_service(
-        self, service_id: str, body: Any, identity: ClientIdentity
+        self, service_id: str, raw: bytes, identity: ClientIdentity
     ) -> tuple[CdsResponse, dict[str, Any]]:
-        """Answer one hook call; returns the response and log fields (no patient data)."""
+        """Answer one hook call; returns the response and log fields (no patient data).
+
+        The service id is checked before the body is parsed: an unknown id costs nothing."""
         started = time.perf_counter()
         definition = self.service(service_id)
-        request = self.parse_request(definition, body)
+        request = self.parse_request(definition, parse_json(raw, self.settings))
         client = self.fhir_client_for(request, identity)
         resolved = resolve(
             definition.prefetch, request.prefetch, request.context, client, self.executor
@@ -254,8 +256,9 @@ class CdsCore:
         return response, fields
 
     # -- feedback ----------------------------------------------------------------------------
-    def record_feedback(self, service_id: str, body: Any, identity: ClientIdentity) -> int:
+    def record_feedback(self, service_id: str, raw: bytes, identity: ClientIdentity) -> int:
         self.service(service_id)
+        body = parse_json(raw, self.settings)
         if not isinstance(body, dict):
             raise InvalidRequest("request body: must be a JSON object")
         try:

@@ -29,7 +29,7 @@ from cds_hooks.errors import (
 )
 from cds_hooks.identity import ANONYMOUS_LOCAL, ClientIdentity
 from cds_hooks.observability import REQUEST_LATENCY, REQUESTS, metrics_payload
-from cds_hooks.protocol import CdsCore, parse_json, utc_today
+from cds_hooks.protocol import CdsCore, utc_today
 from cds_hooks.registry import Registry
 from cds_hooks.settings import AuthMode, Settings, load_settings
 from cds_hooks.store import FeedbackStore, make_engine, migrate
@@ -62,16 +62,15 @@ def json_response(payload: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status=status, mimetype="application/json")
 
 
-def request_json() -> Any:
-    """The JSON body, after the media-type and size checks; never echoed in errors."""
+def request_body() -> bytes:
+    """The raw body, after the media-type and size checks; parsed (and bounded) by CdsCore."""
     mimetype = (request.mimetype or "").lower()
     if mimetype not in JSON_TYPES:
         raise UnsupportedMediaType()
-    settings = core().settings
-    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+    limit = core().settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge()
-    raw = request.stream.read(settings.max_body_bytes + 1)
-    return parse_json(raw, settings)
+    return request.stream.read(limit + 1)
 
 
 # -- views -------------------------------------------------------------------------------------
@@ -84,16 +83,14 @@ def discovery() -> Response:
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
-    body = request_json()
-    response, fields = core().call_service(service_id, body, g.identity)
+    response, fields = core().call_service(service_id, request_body(), g.identity)
     g.log_fields = fields
     return json_response(response.to_wire())
 
 
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
-    body = request_json()
-    accepted = core().record_feedback(service_id, body, g.identity)
+    accepted = core().record_feedback(service_id, request_body(), g.identity)
     return json_response({"accepted": accepted})
 
 

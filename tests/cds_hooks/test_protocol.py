@@ -562,3 +562,11 @@ def test_fhir_server_urls_that_could_escape_the_allowlist_are_refused(server):
 
     assert not fhir_server_allowed(server, [FHIR], allow_insecure_loopback=False)
     assert fhir_server_allowed(f"{FHIR}/sub", [FHIR], allow_insecure_loopback=False)
+
+
+def test_unknown_service_is_refused_before_the_body_is_parsed(echo):
+    resp = echo.post(
+        "/cds-services/no-such-service", data="{not json", content_type="application/json"
+    )
+    assert resp.status_code == 404
+    assert outcome_code(resp) == "unknown-service"
