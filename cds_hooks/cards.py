@@ -292,7 +292,7 @@ def _rec_markdown(rec: Recommendation, *, heading: str | None = None) -> list[st
         for note in rec.regulatory:
             marker = " (this site)" if note.applies_here else ""
             lines.append(f"- {note.jurisdiction}{marker}, {note.drug.display}: {note.text}")
-    lines += ["", f"_Rule `{rec.rule_id}@{rec.rule_version}`, reviewed {rec.reviewed_on}._"]
+    lines += ["", f"_Rule `{rec.rule_id}@{rec.rule_version}`: {rec.review_line}._"]
     return lines
 
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     )
     jurisdiction: str = Field(
         "US", description="Regulatory jurisdiction used to present approval status (e.g. US, CN)."
+    )
+    unreviewed_rules: Literal["show", "hide", "kb"] = Field(
+        "kb",
+        description="Rules without clinical sign-off: show (labelled 'not yet clinically "
+        "reviewed'), hide, or kb (the knowledge base's own setting).",
     )
     log_level: str = Field("INFO", description="Python log level.")
     workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = CPU count + 1.")

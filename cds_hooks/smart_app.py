@@ -426,7 +426,7 @@ def _recommendation_html(rec: Recommendation) -> str:
         + f"<h4>Why (patient facts)</h4><ul>{findings}</ul>"
         f"<h4>Evidence: {escape(rec.evidence_label)}</h4>{note}<ul>{citations}</ul>"
         f'<p class="small">Rule {escape(rec.rule_id)} v{escape(rec.rule_version)}, '
-        f"reviewed {escape(rec.reviewed_on)}</p></details>"
+        f"{escape(rec.review_line)}</p></details>"
     )
 
 

@@ -229,7 +229,8 @@ def _unhandled(error: Exception) -> Response:
 
 def load_knowledge(settings: Settings) -> Any:
     """Load and validate the knowledge base (invalid knowledge raises and stops start-up) and
-    apply the site's jurisdiction (CDS_JURISDICTION) to how regulatory status is presented."""
+    apply the site's jurisdiction (CDS_JURISDICTION) to how regulatory status is presented and
+    the site's choice (CDS_UNREVIEWED_RULES) on rules without clinical sign-off."""
     import dataclasses
 
     from rules import KnowledgeBaseError, load_kb
@@ -240,9 +241,13 @@ def load_knowledge(settings: Settings) -> Any:
         raise KnowledgeBaseError(
             [f"CDS_JURISDICTION {settings.jurisdiction} is not one of {sorted(declared)}"]
         )
+    update: dict[str, str] = {}
     if settings.jurisdiction != kb.meta.jurisdiction:
-        meta = kb.meta.model_copy(update={"jurisdiction": settings.jurisdiction})
-        kb = dataclasses.replace(kb, meta=meta)
+        update["jurisdiction"] = settings.jurisdiction
+    if settings.unreviewed_rules not in ("kb", kb.meta.unreviewed_rules):
+        update["unreviewed_rules"] = settings.unreviewed_rules
+    if update:
+        kb = dataclasses.replace(kb, meta=kb.meta.model_copy(update=update))
     return kb
 
 

@@ -167,7 +167,9 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
         contraindicated=tuple(dict.fromkeys(contraindicated)),
         regulatory=tuple(regulatory),
         order_ids=order_ids,
-        reviewed_on=rule.reviewed_on.isoformat(),
+        reviewed_on=(rule.signoff or rule.review).date.isoformat(),
+        reviewed_by=(rule.signoff or rule.review).role,
+        clinically_reviewed=rule.clinically_reviewed,
         override_reasons=tuple(
             CodeRef(OVERRIDE_SYSTEM, reason.code, reason.display)
             for reason in kb.meta.override_reasons

@@ -12,7 +12,14 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 RULE_ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 SEMVER_RE = r"^\d+\.\d+\.\d+$"
@@ -103,6 +110,9 @@ class KbMeta(Strict):
     jurisdiction: str
     unapproved_drug_presentation: Literal["annotate", "suppress"]
     mapping_issue_policy: Literal["annotate"]
+    #: Site switch: ``show`` runs pending-review rules (their cards say "not yet clinically
+    #: reviewed"); ``hide`` runs only clinically signed-off (active) rules.
+    unreviewed_rules: Literal["show", "hide"] = "show"
     override_reasons: list[OverrideReason] = Field(min_length=1)
     histologies: list[Histology] = Field(min_length=1)
 
@@ -262,6 +272,42 @@ class RegulatoryNote(Strict):
     citations: list[Key] = Field(min_length=1)
 
 
+#: Lifecycle of a rule: ``draft`` (never runs), ``pending-review`` (runs, if the site shows
+#: unreviewed rules, and says "not yet clinically reviewed"), ``active`` (clinically signed off),
+#: ``retired`` (kept for the record and for ``kb diff``; never runs).
+Lifecycle = Literal["draft", "pending-review", "active", "retired"]
+
+#: Words that name a person, a ticket or a tool rather than a role; a review record names roles.
+_NOT_A_ROLE = re.compile(r"issue|ticket|#\d|\bbot\b|\bagent\b|\bllm\b|\bai\b|tool|script", re.I)
+Day = date
+Role = Annotated[str, StringConstraints(min_length=3, max_length=80, strip_whitespace=True)]
+
+
+def _check_role(value: str) -> str:
+    if _NOT_A_ROLE.search(value):
+        raise ValueError(f"name a role (e.g. 'sarcoma oncologist'), not {value!r}")
+    return value
+
+
+class Review(Strict):
+    """The last content review: who (a role), when, and what exactly was checked."""
+
+    role: Role
+    date: Day
+    checked: Text
+
+    _role = field_validator("role")(_check_role)
+
+
+class Signoff(Strict):
+    """Clinical sign-off by a clinician role; only an ``active`` or ``retired`` rule has one."""
+
+    role: Role
+    date: Day
+
+    _role = field_validator("role")(_check_role)
+
+
 class Rule(BaseModel):
     """One recommendation or warning, reviewed as data."""
 
@@ -269,7 +315,7 @@ class Rule(BaseModel):
 
     id: RuleId
     version: Annotated[str, StringConstraints(pattern=SEMVER_RE)]
-    status: Literal["draft", "active", "retired"]
+    status: Lifecycle
     title: Text
     items: list[Annotated[int, Field(ge=1, le=99)]] = Field(
         min_length=1, description="issue-5 content items this rule implements"
@@ -283,8 +329,25 @@ class Rule(BaseModel):
     evidence: Evidence
     citations: list[Key] = Field(default_factory=list)
     regulatory: list[RegulatoryNote] = Field(default_factory=list)
-    reviewed_on: date
-    reviewed_by: Text
+    review: Review
+    signoff: Signoff | None = None
+
+    @model_validator(mode="after")
+    def _signoff_matches_status(self) -> Rule:
+        if self.status == "active" and self.signoff is None:
+            raise ValueError("an active rule needs a clinical signoff; use pending-review")
+        if self.status in {"draft", "pending-review"} and self.signoff is not None:
+            raise ValueError(f"a signed-off rule cannot be {self.status}")
+        return self
+
+    @property
+    def clinically_reviewed(self) -> bool:
+        return self.signoff is not None
+
+    @property
+    def runnable(self) -> bool:
+        """Whether the engine may run the rule at all (drafts and retired rules never run)."""
+        return self.status in {"active", "pending-review"}
 
     @field_validator("when", "unless", mode="before")
     @classmethod

@@ -3,7 +3,8 @@
 Checks, in order: every file parses with ``yaml.safe_load`` and fits its schema (extra keys
 forbidden); rule ids are unique and match their file names; every predicate exists and its
 parameters validate; every value set, drug, test, citation, evidence level, histology and
-jurisdiction a rule names exists; every active rule has a citation and a clinical test case.
+jurisdiction a rule names exists; every rule that can run (active or pending-review) has a
+citation and a clinical test case.
 The KB version is the declared semantic version plus a digest of the files' content.
 """
 
@@ -90,7 +91,14 @@ class KnowledgeBase:
     path: Path
 
     def active_rules(self) -> tuple[CompiledRule, ...]:
-        return tuple(r for r in self.rules if r.rule.status == "active")
+        """The rules the engine runs: signed-off (``active``) rules, plus ``pending-review``
+        rules when the site shows unreviewed rules (``meta.unreviewed_rules: show``)."""
+        show_unreviewed = self.meta.unreviewed_rules == "show"
+        return tuple(
+            r
+            for r in self.rules
+            if r.rule.status == "active" or (show_unreviewed and r.rule.status == "pending-review")
+        )
 
     def rule(self, rule_id: str) -> CompiledRule:
         for compiled in self.rules:
@@ -144,12 +152,21 @@ def _digest(root: Path) -> str:
     return sha.hexdigest()
 
 
-def load_kb(path: Path | None = None, cases_dir: Path | None = None) -> KnowledgeBase:
+def load_kb(
+    path: Path | None = None,
+    cases_dir: Path | None = None,
+    *,
+    case_index: bool = False,
+    legacy: bool = False,
+) -> KnowledgeBase:
     """Load the KB at ``path`` (default: the packaged ``rules/kb``) and validate it all.
 
     ``cases_dir`` holds the per-rule clinical test cases (``<rule-id>.yaml``). By default it
     is the repository's ``tests/rules/cases`` when present, else the KB's ``case-index.yaml``
     (the list of rule ids with cases, which a test keeps equal to the case files).
+    ``case_index=True`` always uses the KB's own index (for an older KB taken out of git), and
+    ``legacy=True`` reads rule files of KB 1.0 (``reviewed_on``/``reviewed_by``, no sign-off
+    record) as ``pending-review``: for comparing versions, never for serving.
     """
     root = Path(path) if path is not None else default_kb_path()
     problems: list[str] = []
@@ -200,7 +217,7 @@ def load_kb(path: Path | None = None, cases_dir: Path | None = None) -> Knowledg
         except (ValueError, KeyError) as exc:
             problems.append(f"valuesets: {exc}")
 
-    case_ids = _case_ids(root, cases_dir, problems)
+    case_ids = _case_ids(root, cases_dir, problems, case_index)
     compiled: list[CompiledRule] = []
     seen: set[str] = set()
     rule_files = list(_yaml_files(root / "rules"))
@@ -208,7 +225,8 @@ def load_kb(path: Path | None = None, cases_dir: Path | None = None) -> Knowledg
         problems.append("rules/: no rule files")
     for file in rule_files:
         where = f"rules/{file.name}"
-        rule = _validate(Rule, _read_yaml(file, problems), where, problems)
+        data = _read_yaml(file, problems)
+        rule = _validate(Rule, upgrade_legacy_rule(data) if legacy else data, where, problems)
         if rule is None:
             continue
         if rule.id != file.stem:
@@ -237,8 +255,27 @@ def load_kb(path: Path | None = None, cases_dir: Path | None = None) -> Knowledg
     )
 
 
-def _case_ids(root: Path, cases_dir: Path | None, problems: list[str]) -> set[str]:
-    directory = cases_dir if cases_dir is not None else default_cases_dir()
+def upgrade_legacy_rule(data: Any) -> Any:
+    """A KB 1.0 rule record in the current shape. Those rules had no clinical sign-off."""
+    if not isinstance(data, dict) or "reviewed_on" not in data:
+        return data
+    data = dict(data)
+    reviewed_on = data.pop("reviewed_on")
+    data.pop("reviewed_by", None)
+    if data.get("status") == "active":
+        data["status"] = "pending-review"
+    data["review"] = {
+        "role": "unrecorded (KB 1.0 record)",
+        "date": reviewed_on,
+        "checked": "not recorded in KB 1.0",
+    }
+    return data
+
+
+def _case_ids(
+    root: Path, cases_dir: Path | None, problems: list[str], case_index: bool = False
+) -> set[str]:
+    directory = None if case_index else cases_dir or default_cases_dir()
     if directory is not None:
         return {p.stem for p in _yaml_files(directory)}
     index = _read_yaml(root / "case-index.yaml", problems)
@@ -299,11 +336,11 @@ def _check_rule(
     problems.extend(
         f"{where}: unknown citation {key}" for key in rule.citations if key not in sources
     )
-    if rule.status == "active":
+    if rule.runnable:
         if not rule.citations:
-            problems.append(f"{where}: active rule without a citation")
+            problems.append(f"{where}: {rule.status} rule without a citation")
         if rule.id not in case_ids:
-            problems.append(f"{where}: active rule without a test case file {rule.id}.yaml")
+            problems.append(f"{where}: {rule.status} rule without a test case file {rule.id}.yaml")
     try:
         meta.level_rank(rule.evidence.level)
     except KeyError:

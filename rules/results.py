@@ -119,7 +119,20 @@ class Recommendation:
     regulatory: tuple[RegulatoryStatement, ...] = ()
     order_ids: tuple[str, ...] = ()
     reviewed_on: str = ""
+    reviewed_by: str = ""
+    #: False until a clinician role has signed the rule off; the card then says so.
+    clinically_reviewed: bool = False
     override_reasons: tuple[CodeRef, ...] = ()
+
+    @property
+    def review_line(self) -> str:
+        """One honest line on the rule's review state, for cards, the timeline and documents."""
+        if self.clinically_reviewed:
+            return f"clinically reviewed by {self.reviewed_by}, {self.reviewed_on}"
+        if not self.reviewed_by:
+            return "not yet clinically reviewed"
+        checked = f"content checked by {self.reviewed_by}, {self.reviewed_on}"
+        return f"not yet clinically reviewed ({checked})"
 
     @property
     def why(self) -> tuple[Finding, ...]:

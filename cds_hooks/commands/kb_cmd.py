@@ -11,8 +11,9 @@ from collections import defaultdict
 from html import escape
 from pathlib import Path
 
+from cds_hooks.commands import kb_diff
 from rules import KnowledgeBase, KnowledgeBaseError, load_kb
-from rules.knowledge import Source, slug
+from rules.knowledge import Rule, Source, slug
 from rules.loader import BoundCriterion, CompiledRule
 
 CSS = """
@@ -28,6 +29,14 @@ table{border-collapse:collapse}td,th{border:1px solid #ccd;padding:.2rem .5rem;t
 vertical-align:top;font-size:.9rem}svg text{font-family:inherit}
 """
 BOX_W, BOX_GAP, LINE_H = 210, 40, 16
+
+
+def review_text(rule: Rule) -> str:
+    """The rule's review state in words: signed off, or "not yet clinically reviewed"."""
+    content = f"content checked by {rule.review.role}, {rule.review.date.isoformat()}"
+    if rule.signoff is None:
+        return f"not yet clinically reviewed ({content}: {rule.review.checked})"
+    return f"clinically reviewed by {rule.signoff.role}, {rule.signoff.date.isoformat()}; {content}"
 
 
 def _criterion(c: BoundCriterion) -> str:
@@ -111,8 +120,7 @@ def _rule_html(kb: KnowledgeBase, compiled: CompiledRule) -> str:
         f'<div class="meta"><span class="tag {then.indicator}">{then.indicator}</span>'
         f'<span class="tag">{escape(then.kind)}</span><code>{escape(rule.id)}@{rule.version}'
         f"</code> · status {rule.status} · issue items {', '.join(map(str, rule.items))}"
-        f" · hooks {', '.join(rule.hooks)} · reviewed {rule.reviewed_on.isoformat()} by "
-        f"{escape(rule.reviewed_by)}</div>",
+        f" · hooks {', '.join(rule.hooks)} · {escape(review_text(rule))}</div>",
         f"<p><strong>Card summary:</strong> {escape(then.summary)}</p>",
         "<p><strong>Fires when all of:</strong></p><ul>",
         *(f"<li>{_criterion(c)}</li>" for c in compiled.when),
@@ -173,7 +181,9 @@ def render_html(kb: KnowledgeBase) -> str:
         f"<h1>{escape(meta.title)}: knowledge base {escape(kb.version)}</h1>",
         f"<p class=meta>{len(kb.rules)} rules · {len(kb.sources)} sources · jurisdiction "
         f"{escape(meta.jurisdiction)} ({escape(meta.regulator(meta.jurisdiction))}); "
-        f"unapproved drugs: {escape(meta.unapproved_drug_presentation)}.</p>",
+        f"unapproved drugs: {escape(meta.unapproved_drug_presentation)}; "
+        f"{sum(c.rule.signoff is None for c in kb.rules)} rules not yet clinically reviewed "
+        f"({'shown' if meta.unreviewed_rules == 'show' else 'hidden'} at this site).</p>",
         "<p><strong>Evidence scale</strong> (strongest first): "
         + " &gt; ".join(escape(level.label) for level in meta.evidence_levels)
         + "</p>",
@@ -234,3 +244,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     render.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
     render.add_argument("--kb", help="knowledge-base directory (default: the packaged KB)")
     render.set_defaults(func=_render)
+    kb_diff.register(kb_sub)

@@ -221,3 +221,13 @@ def test_summary_leads_with_an_option_approved_in_the_site_jurisdiction() -> Non
     summary = next(c for c in cards if c["summary"].startswith("Next:"))
     assert "pazopanib" in summary["summary"]
     assert "anlotinib" in summary["detail"]
+
+
+def test_every_card_of_an_unsigned_rule_says_it_is_not_yet_clinically_reviewed() -> None:
+    cards = [c for c in _cards(D842V, "patient-view") if "_Rule `" in c["detail"]]
+    assert cards
+    for card in cards:
+        assert (
+            "not yet clinically reviewed (content checked by knowledge-base author"
+            in (card["detail"])
+        )

@@ -72,3 +72,14 @@ def test_serve_refuses_to_start_with_invalid_settings():
 def test_loopback_detection():
     assert Settings(auth_mode="off", host="::1").host == "::1"
     assert Settings(auth_mode="off", host="localhost").external_base_url == "http://localhost:8080"
+
+
+def test_site_setting_hides_rules_without_clinical_signoff(monkeypatch):
+    from cds_hooks.web import load_knowledge
+
+    monkeypatch.setenv("CDS_AUTH_MODE", "off")
+    assert load_knowledge(load_settings()).active_rules()
+    monkeypatch.setenv("CDS_UNREVIEWED_RULES", "hide")
+    kb = load_knowledge(load_settings())
+    assert kb.meta.unreviewed_rules == "hide"
+    assert all(c.rule.status == "active" for c in kb.active_rules())

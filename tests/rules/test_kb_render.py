@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from cds_hooks.cli import main
 from cds_hooks.commands.evaluate_cmd import build_call
-from cds_hooks.commands.kb_cmd import render_html
+from cds_hooks.commands.kb_cmd import render_html, review_text
 from rules import load_kb
 
 KB = load_kb()
@@ -22,7 +23,9 @@ def test_kb_document_lists_every_rule_with_version_evidence_and_review_date() ->
         rule = compiled.rule
         assert f'id="{rule.id}"' in html
         assert f"{rule.id}@{rule.version}" in html
-        assert f"reviewed {rule.reviewed_on.isoformat()}" in html
+        assert escape(review_text(rule)) in html
+        if rule.signoff is None:
+            assert "not yet clinically reviewed" in review_text(rule)
     assert "Meta-analysis of non-randomised studies" in html
     assert "doi:10.3389/fonc.2025.1703261" in html
 

@@ -45,7 +45,7 @@ def test_packaged_kb_loads_with_a_content_version() -> None:
 
 def test_packaged_kb_loads_from_the_case_index_when_no_case_dir(kb_copy: Path) -> None:
     kb = load_kb(kb_copy, cases_dir=None)
-    assert kb.rule("gist-first-line-imatinib").rule.status == "active"
+    assert kb.rule("gist-first-line-imatinib").rule.status == "pending-review"
 
 
 def test_version_changes_when_knowledge_changes(kb_copy: Path) -> None:
@@ -86,6 +86,51 @@ def test_active_rule_without_test_case_is_refused(kb_copy: Path, tmp_path: Path)
     shutil.copytree(CASES, cases)
     (cases / "dfsp-imatinib.yaml").unlink()
     assert any("without a test case" in p for p in _problems(kb_copy, cases))
+
+
+def test_active_status_without_clinical_signoff_is_refused(kb_copy: Path) -> None:
+    _edit_rule(kb_copy, "dfsp-imatinib", lambda d: d.update(status="active"))
+    assert any("needs a clinical signoff" in p for p in _problems(kb_copy))
+
+
+def test_signoff_on_a_pending_rule_is_refused(kb_copy: Path) -> None:
+    signoff = {"role": "sarcoma medical oncologist", "date": "2026-11-30"}
+    _edit_rule(kb_copy, "dfsp-imatinib", lambda d: d.update(signoff=signoff))
+    assert any("cannot be pending-review" in p for p in _problems(kb_copy))
+
+
+@pytest.mark.parametrize("who", ["issue-5 author", "review agent", "LLM", "import script"])
+def test_review_names_a_role_not_a_ticket_or_tool(kb_copy: Path, who: str) -> None:
+    _edit_rule(kb_copy, "dfsp-imatinib", lambda d: d["review"].update(role=who))
+    assert any("name a role" in p for p in _problems(kb_copy))
+
+
+def test_signed_off_rule_loads_as_active_and_only_it_runs_when_unreviewed_are_hidden(
+    kb_copy: Path,
+) -> None:
+    signoff = {"role": "sarcoma medical oncologist", "date": "2026-11-30"}
+    _edit_rule(kb_copy, "dfsp-imatinib", lambda d: d.update(status="active", signoff=signoff))
+    shown = load_kb(kb_copy, cases_dir=CASES)
+    assert shown.rule("dfsp-imatinib").rule.clinically_reviewed
+    assert len(shown.active_rules()) == len(shown.rules)
+    meta = kb_copy / "meta.yaml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace(
+            "unreviewed_rules: show", "unreviewed_rules: hide"
+        ),
+        encoding="utf-8",
+    )
+    hidden = load_kb(kb_copy, cases_dir=CASES)
+    assert [c.rule.id for c in hidden.active_rules()] == ["dfsp-imatinib"]
+
+
+def test_draft_and_retired_rules_never_run_and_need_no_case(kb_copy: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    shutil.copytree(CASES, cases)
+    (cases / "dfsp-imatinib.yaml").unlink()
+    _edit_rule(kb_copy, "dfsp-imatinib", lambda d: d.update(status="retired"))
+    kb = load_kb(kb_copy, cases_dir=cases)
+    assert "dfsp-imatinib" not in {c.rule.id for c in kb.active_rules()}
 
 
 def test_unknown_key_is_refused(kb_copy: Path) -> None:
