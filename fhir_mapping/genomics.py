@@ -48,6 +48,7 @@ from fhir_mapping.codes import (
     reference_of,
 )
 from fhir_mapping.dates import effective_date
+from fhir_mapping.exons import locate
 from fhir_mapping.genes import gene_from_concept
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.tables import GenomicTest, drug_table, gene_table, genomic_tests
@@ -156,45 +157,6 @@ def _result(
         if from_text is not None:
             return from_text, True
     return ResultValue.INDETERMINATE, False
-
-
-_AA3 = {
-    "Ala": "A",
-    "Arg": "R",
-    "Asn": "N",
-    "Asp": "D",
-    "Cys": "C",
-    "Gln": "Q",
-    "Glu": "E",
-    "Gly": "G",
-    "His": "H",
-    "Ile": "I",
-    "Leu": "L",
-    "Lys": "K",
-    "Met": "M",
-    "Phe": "F",
-    "Pro": "P",
-    "Ser": "S",
-    "Thr": "T",
-    "Trp": "W",
-    "Tyr": "Y",
-    "Val": "V",
-}
-_AA = "|".join(_AA3)
-_MISSENSE = re.compile(rf"p\.\(?({_AA}|[A-Z])(\d+)({_AA}|[A-Z])\)?$")
-
-
-def hotspot_from_hgvs_p(hgvs_p: str) -> str | None:
-    """``NP_006197.1:p.Asp842Val`` / ``p.D842V`` -> ``D842V`` (simple missense only)."""
-    match = _MISSENSE.search(hgvs_p.strip())
-    if match is None:
-        return None
-    ref, pos, alt = match.groups()
-    ref1 = _AA3.get(ref, ref if len(ref) == 1 else "")
-    alt1 = _AA3.get(alt, alt if len(alt) == 1 else "")
-    if not ref1 or not alt1 or ref1 == alt1:
-        return None
-    return f"{ref1}{pos}{alt1}"
 
 
 def _exon_from_text(values: Iterable[str]) -> int | None:
@@ -367,11 +329,18 @@ def map_variant(
 
     main = parts.three_prime if parts.three_prime is not None else parts.genes[0]
     partners = tuple(g for g in parts.genes if g != main)
-    hotspot = hotspot_from_hgvs_p(parts.hgvs_p) if parts.hgvs_p else None
+    hotspot = None
     exon = None
     if kind is BiomarkerKind.VARIANT:
-        exon = _exon_from_text(parts.exon_values) or _exon_from_text(parts.texts)
-        if exon is None and hotspot is not None:
+        located = locate(
+            main.symbol,
+            parts.hgvs_c,
+            parts.hgvs_p,
+            _exon_from_text(parts.exon_values) or _exon_from_text(parts.texts),
+        )
+        issues.extend(MappingIssue(k, ref, text) for k, text in located.problems)
+        exon, hotspot = located.exon, located.hotspot
+        if exon is None and hotspot is not None and not located.problems:
             exon = genomic_tests().hotspot_exons.get((main.symbol, hotspot))
     return [
         Biomarker(
