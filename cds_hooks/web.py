@@ -292,9 +292,9 @@ def create_app(
         app.extensions["cds"].override_codes = frozenset(r.code for r in meta.override_reasons)
     app.extensions["cds.engine"] = engine
     app.register_blueprint(bp)
-    from cds_hooks.smart_app import register_smart_app
+    from cds_hooks.timeline.views import register_timeline_app
 
-    register_smart_app(
+    register_timeline_app(
         app, client_id=settings.smart_client_id, launch_key=settings.launch_key or None
     )  # /app/timeline: the therapy-timeline SMART app (issue 7)
     app.before_request(_before)

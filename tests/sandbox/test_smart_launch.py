@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from cds_hooks.smart_app import DEFAULT_CLIENT_ID, READ_SCOPES, pkce_pair
+from cds_hooks.timeline.launch import DEFAULT_CLIENT_ID, READ_SCOPES, pkce_pair
 from tests.peers import free_port
 from tests.sandbox.conftest import serve
 from tests.sandbox.smart_peer import SmartPeer
@@ -196,12 +196,12 @@ def test_open_server_launch_with_the_card_patient_reads_directly(
 
 
 def test_http_endpoints_are_allowed_only_on_real_loopback_addresses(make_settings):
-    from cds_hooks.smart_app import _url_ok
+    from cds_hooks.timeline.launch import url_ok
 
     settings = make_settings()
-    assert _url_ok("http://127.0.0.1:9000/token", settings)
-    assert _url_ok("http://[::1]:9000/token", settings)
-    assert _url_ok("https://auth.example.org/token", settings)
+    assert url_ok("http://127.0.0.1:9000/token", settings)
+    assert url_ok("http://[::1]:9000/token", settings)
+    assert url_ok("https://auth.example.org/token", settings)
     # a DNS name that merely starts with 127. is not loopback
-    assert not _url_ok("http://127.attacker.example/token", settings)
-    assert not _url_ok("http://auth.example.org/token", settings)
+    assert not url_ok("http://127.attacker.example/token", settings)
+    assert not url_ok("http://auth.example.org/token", settings)

@@ -1,42 +1,26 @@
-"""Service-side CDS Hooks 2.0 conformance checks against a deployed instance (issue 7).
-
-``sarcoma-cds selfcheck BASE_URL`` runs these over HTTP with ``requests`` and prints one line
-per check. The item numbers refer to the service-side checklist in the project's CDS Hooks
-reference (``cds-hooks-spec.md``, section 1). With ``--token-key KEY --iss ISS`` every call
-carries a freshly signed ES384/RS384 JWT whose ``aud`` is the URL called; the JWT checks then
-also prove that bad tokens are refused.
-
-Nothing here imports Flask: the checks see only what an integrator's client would see.
-"""
+"""The self-check runner: each check sends what an integrator's client would send and judges
+only what comes back over HTTP (the item numbers are those of ``cds-hooks-spec.md``)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cds_hooks.registry import TemplateError, check_template
+from cds_hooks.selfcheck.results import CheckResult, SelfCheckError, Status
+from cds_hooks.selfcheck.tokens import TokenSigner, unsigned_token
+from cds_hooks.selfcheck.wire import card_problems, empty_members, header_tokens
 
-Status = Literal["pass", "fail", "skip"]
 ORIGIN = "https://selfcheck.sarcoma-cds.invalid"
 SERVICE_ID_RE = re.compile(r"^[A-Za-z0-9._~\-]+$")
-INDICATORS = {"info", "warning", "critical"}
-SELECTION_BEHAVIORS = {"at-most-one", "any"}
-ACTION_TYPES = {"create", "update", "delete"}
-LINK_TYPES = {"absolute", "smart"}
 #: The demo patient whose prefetch the data call sends (cds_hooks/demo).
 DEMO_SCENARIO = "gist-kit-exon11-first-line"
 #: A draft order used for the order hooks: imatinib, RxNorm IN 282388 (clinical-coding.md §3).
@@ -56,208 +40,6 @@ DRAFT_ORDER = {
     },
     "subject": {"reference": "Patient/selfcheck-patient"},
 }
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    name: str
-    status: Status
-    detail: str
-    items: str = ""
-
-    def line(self) -> str:
-        items = f" [spec {self.items}]" if self.items else ""
-        return f"{self.status.upper():<5} {self.name:<38} {self.detail}{items}"
-
-
-class SelfCheckError(Exception):
-    """The check could not run at all (bad key file, unusable base URL)."""
-
-
-# -- JWT signing -------------------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _thumbprint(public_jwk: dict[str, Any]) -> str:
-    """RFC 7638 JWK thumbprint: the default ``kid`` for a PEM key."""
-    members = ("crv", "kty", "x", "y") if public_jwk["kty"] == "EC" else ("e", "kty", "n")
-    canonical = json.dumps({k: public_jwk[k] for k in members}, separators=(",", ":"))
-    return _b64(hashlib.sha256(canonical.encode("utf-8")).digest())
-
-
-@dataclass
-class TokenSigner:
-    """Signs CDS Hooks client JWTs (item 48/49): ``alg`` ES384 or RS384, ``typ`` JWT, ``kid``."""
-
-    private_key: Any
-    algorithm: str
-    kid: str
-    iss: str
-    jku: str | None = None
-    tenant: str | None = None
-    lifetime_s: int = 300
-
-    @classmethod
-    def from_file(
-        cls,
-        path: Path,
-        *,
-        iss: str,
-        kid: str | None = None,
-        jku: str | None = None,
-        tenant: str | None = None,
-    ) -> TokenSigner:
-        """Read a PEM private key, or a private JWK (or a JWK Set holding one) as JSON."""
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise SelfCheckError(f"cannot read key file {path}: {exc.strerror}") from None
-        key: Any
-        file_kid: str | None = None
-        if raw.lstrip().startswith(b"{"):
-            try:
-                document = json.loads(raw)
-                jwk = document["keys"][0] if "keys" in document else document
-                key = jwt.PyJWK(jwk).key
-            except (ValueError, KeyError, IndexError, jwt.PyJWKError) as exc:
-                raise SelfCheckError(f"{path}: not a private JWK: {type(exc).__name__}") from None
-            file_kid = jwk.get("kid")
-        else:
-            try:
-                key = serialization.load_pem_private_key(raw, password=None)
-            except (ValueError, TypeError) as exc:
-                raise SelfCheckError(f"{path}: not an unencrypted PEM private key: {exc}") from None
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            if key.curve.name != "secp384r1":
-                raise SelfCheckError(f"{path}: ES384 needs a P-384 key, got {key.curve.name}")
-            algorithm = "ES384"
-            public_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
-        elif isinstance(key, rsa.RSAPrivateKey):
-            if key.key_size < 2048:
-                raise SelfCheckError(f"{path}: RS384 needs an RSA key of at least 2048 bits")
-            algorithm = "RS384"
-            public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-        else:
-            raise SelfCheckError(f"{path}: only EC P-384 (ES384) and RSA (RS384) keys are used")
-        return cls(
-            private_key=key,
-            algorithm=algorithm,
-            kid=kid or file_kid or _thumbprint(public_jwk),
-            iss=iss,
-            jku=jku,
-            tenant=tenant,
-        )
-
-    def sign(self, audience: str, **overrides: Any) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": self.iss,
-            "aud": audience,
-            "iat": now,
-            "exp": now + self.lifetime_s,
-            "jti": str(uuid.uuid4()),
-        }
-        if self.tenant:
-            claims["tenant"] = self.tenant
-        claims.update(overrides)
-        headers: dict[str, Any] = {"kid": self.kid, "typ": "JWT"}
-        if self.jku:
-            headers["jku"] = self.jku
-        return jwt.encode(claims, self.private_key, algorithm=self.algorithm, headers=headers)
-
-
-def unsigned_token(audience: str, iss: str, kid: str) -> str:
-    """An ``alg: none`` token with otherwise valid claims: it must be refused (item 53)."""
-    now = int(time.time())
-    header = {"alg": "none", "typ": "JWT", "kid": kid}
-    claims = {"iss": iss, "aud": audience, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-    return ".".join(
-        [
-            _b64(json.dumps(header).encode()),
-            _b64(json.dumps(claims).encode()),
-            "",
-        ]
-    )
-
-
-# -- response checks ---------------------------------------------------------------------------
-
-
-def empty_members(value: Any, path: str = "$", allow: frozenset[str] = frozenset()) -> list[str]:
-    """JSON paths holding ``null``, ``""``, ``[]`` or ``{}`` (item 2), except ``allow``."""
-    found: list[str] = []
-    if path not in allow and (value is None or value in ("", [], {})):
-        return [path]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found.extend(empty_members(item, f"{path}.{key}", allow))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found.extend(empty_members(item, f"{path}[{index}]", allow))
-    return found
-
-
-def card_problems(card: Any, where: str) -> list[str]:
-    """Card rules of items 65-69 and 71."""
-    if not isinstance(card, dict):
-        return [f"{where} is not an object"]
-    problems: list[str] = []
-    summary = card.get("summary")
-    if not isinstance(summary, str) or not summary:
-        problems.append(f"{where}.summary missing")
-    elif len(summary) >= 140:
-        problems.append(f"{where}.summary has {len(summary)} characters (< 140 required)")
-    if card.get("indicator") not in INDICATORS:
-        problems.append(f"{where}.indicator {card.get('indicator')!r} not info|warning|critical")
-    source = card.get("source")
-    if not isinstance(source, dict) or not isinstance(source.get("label"), str):
-        problems.append(f"{where}.source.label missing")
-    suggestions = card.get("suggestions")
-    if suggestions is not None:
-        if card.get("selectionBehavior") not in SELECTION_BEHAVIORS:
-            problems.append(f"{where} has suggestions but no valid selectionBehavior")
-        recommended = 0
-        for s_index, suggestion in enumerate(suggestions or []):
-            s_where = f"{where}.suggestions[{s_index}]"
-            if not isinstance(suggestion, dict) or not suggestion.get("label"):
-                problems.append(f"{s_where}.label missing")
-                continue
-            recommended += 1 if suggestion.get("isRecommended") else 0
-            for a_index, action in enumerate(suggestion.get("actions") or []):
-                a_where = f"{s_where}.actions[{a_index}]"
-                if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
-                    problems.append(f"{a_where}.type not create|update|delete")
-                elif not action.get("description"):
-                    problems.append(f"{a_where}.description missing")
-        if card.get("selectionBehavior") == "at-most-one" and recommended > 1:
-            problems.append(f"{where}: at-most-one with {recommended} recommended suggestions")
-    for index, reason in enumerate(card.get("overrideReasons") or []):
-        if not isinstance(reason, dict) or not all(reason.get(k) for k in ("system", "code")):
-            problems.append(f"{where}.overrideReasons[{index}] needs system and code")
-        elif not reason.get("display"):
-            problems.append(f"{where}.overrideReasons[{index}].display missing")
-    for index, link in enumerate(card.get("links") or []):
-        l_where = f"{where}.links[{index}]"
-        if not isinstance(link, dict) or not link.get("label") or not link.get("url"):
-            problems.append(f"{l_where} needs label and url")
-            continue
-        if link.get("type") not in LINK_TYPES:
-            problems.append(f"{l_where}.type not absolute|smart")
-        if "appContext" in link and link.get("type") != "smart":
-            problems.append(f"{l_where}.appContext on a non-smart link")
-        if not re.match(r"^https?://", str(link.get("url"))):
-            problems.append(f"{l_where}.url is not absolute")
-    return problems
-
-
-def _header_tokens(value: str | None) -> set[str]:
-    return {part.strip().lower() for part in (value or "").split(",") if part.strip()}
-
-
-# -- the runner --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -429,12 +211,12 @@ class SelfCheck:
                 problems.append(f"OPTIONS {path}: {response.status_code}")
                 continue
             problems.extend(f"OPTIONS {path}: {p}" for p in self.cors_problems(response))
-            allowed_headers = _header_tokens(response.headers.get("Access-Control-Allow-Headers"))
+            allowed_headers = header_tokens(response.headers.get("Access-Control-Allow-Headers"))
             if not {"authorization", "content-type"} <= allowed_headers and "*" not in (
                 allowed_headers
             ):
                 problems.append(f"OPTIONS {path}: Allow-Headers lacks Authorization/Content-Type")
-            methods = _header_tokens(response.headers.get("Access-Control-Allow-Methods"))
+            methods = header_tokens(response.headers.get("Access-Control-Allow-Methods"))
             if method.lower() not in methods:
                 problems.append(f"OPTIONS {path}: Allow-Methods lacks {method}")
         self.check("cors-preflight", "59-61", problems, "discovery, service and feedback")
@@ -657,17 +439,3 @@ class SelfCheck:
             problems.append(f"replayed jti: expected 401, got {again.status_code}")
         labels = ", ".join([*outcomes, "replay"])
         self.check("jwt-refuses-bad-token", "50,53-55", problems, f"401 for {labels}")
-
-
-def summarize(results: list[CheckResult]) -> str:
-    counts = {
-        status: sum(1 for r in results if r.status == status) for status in ("pass", "fail", "skip")
-    }
-    verdict = "FAILED" if counts["fail"] else "PASSED"
-    return f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"
-
-
-def iter_lines(results: list[CheckResult]) -> Iterator[str]:
-    for result in results:
-        yield result.line()
-    yield summarize(results)
