@@ -337,6 +337,7 @@ def map_variant(
             parts.hgvs_c,
             parts.hgvs_p,
             _exon_from_text(parts.exon_values) or _exon_from_text(parts.texts),
+            parts.hgvs_g,
         )
         issues.extend(MappingIssue(k, ref, text) for k, text in located.problems)
         exon, hotspot = located.exon, located.hotspot

@@ -16,8 +16,10 @@ __all__ = [
     "AA1",
     "CodingChange",
     "CodingPosition",
+    "GenomicChange",
     "ProteinChange",
     "parse_coding",
+    "parse_genomic",
     "parse_protein",
 ]
 
@@ -247,3 +249,56 @@ def parse_coding(text: str | None) -> CodingChange | None:
     else:
         kind, ref, alt = "inversion", "", ""
     return CodingChange(start, end, kind, ref, alt, match.group("acc"))
+
+
+@dataclass(frozen=True, slots=True)
+class GenomicChange:
+    """A ``g.`` change on a chromosome accession (``NC_000004.12``), 1-based inclusive."""
+
+    start: int
+    end: int
+    kind: str
+    ref: str = ""
+    alt: str = ""
+    accession: str | None = None
+
+
+_G_BODY = re.compile(
+    r"^(?P<s>\d+)(?:_(?P<e>\d+))?"
+    r"(?P<edit>(?P<ref>[ACGTN])>(?P<alt>[ACGTN])|delins[ACGTN]+|del[ACGTN]*|dup[ACGTN]*"
+    r"|ins[ACGTN]+|inv)$",
+    re.IGNORECASE,
+)
+
+
+def parse_genomic(text: str | None) -> GenomicChange | None:
+    """Read ``[NC_...:]g.`` substitutions and indels (no uncertain positions)."""
+    if not text:
+        return None
+    match = re.search(rf"{_ACC}g\.(?P<body>\S+)", text.strip())
+    if match is None:
+        return None
+    parsed = _G_BODY.match(_unwrap(match.group("body")))
+    if parsed is None:
+        return None
+    start = int(parsed.group("s"))
+    end = int(parsed.group("e") or start)
+    if end < start:
+        return None
+    low = parsed.group("edit").lower()
+    if parsed.group("ref"):
+        kind = "substitution"
+    elif low.startswith("delins"):
+        kind = "delins"
+    elif low.startswith("del"):
+        kind = "deletion"
+    elif low.startswith("dup"):
+        kind = "duplication"
+    elif low.startswith("ins"):
+        kind = "insertion"
+    else:
+        kind = "inversion"
+    ref = (parsed.group("ref") or "").upper()
+    alt = (parsed.group("alt") or "").upper()
+    acc = match.group("acc")
+    return GenomicChange(start, end, kind, ref, alt, acc.upper() if acc else None)

@@ -61,19 +61,34 @@ def test_anchor_variant_lands_in_its_exon(gene: str, exon: int, text: str) -> No
     assert located.exon == exon
 
 
-def test_every_region_and_equivalence_is_sourced_and_consistent() -> None:
+def test_table_derivation_matches_independent_published_positions() -> None:
+    kit, pdgfra = exon_table()["KIT"], exon_table()["PDGFRA"]
+    assert (len(kit.exons), len(pdgfra.exons)) == (21, 23)  # NCBI Gene; Kawagishi 1995
+    # Exon 1/2 junction of KIT: c.67 at 54658081, c.68 at 54695512 (GRCh38, Ensembl 100).
+    assert (kit.exons[0].c_last, kit.exons[0].genomic["grch38"][1]) == (67, 54658081)
+    assert (kit.exons[1].c_first, kit.exons[1].genomic["grch38"][0]) == (68, 54695512)
+    # NM_000222.2:c.2394C>T at GRCh37 4:55599268 is annotated exon 17/21 (public VEP output).
+    seventeen = kit.exons[16]
+    start37 = seventeen.genomic["grch37"][0]
+    assert seventeen.c_first + (55599268 - start37) == 2394
+    # NM_006206.5:c.1701A>G at GRCh37 4:55141055 is annotated exon 12/23 (public VEP output).
+    twelve = pdgfra.exons[11]
+    assert twelve.c_first + (55141055 - twelve.genomic["grch37"][0]) == 1701
+    # Lab amplicons of the Michigan Medicine KIT exon 9/11/13/17 assay lie in those exons.
+    amplicons = {9: (497, 513), 11: (550, 591), 13: (628, 661), 17: (799, 823)}
+    for exon, (first, last) in amplicons.items():
+        codons = kit.codons(kit.exons[exon - 1])
+        assert codons is not None and codons[0] <= first and last <= codons[1], exon
+
+
+def test_coding_equivalences_agree_with_codon_arithmetic() -> None:
     for table in exon_table().values():
-        assert table.regions
-        for region in table.regions:
-            assert region.source.strip()
-            assert region.first <= region.last
         for c_text, p_short in table.coding_equivalents.items():
             coding = parse_coding(c_text)
             protein = parse_protein(f"p.{p_short}")
             assert coding is not None and protein is not None
             span = coding.coding_span()
             assert span is not None
-            # codon n covers c.3n-2 .. c.3n
             assert (span[0] + 2) // 3 == protein.start, (c_text, p_short)
 
 
@@ -93,8 +108,21 @@ def test_intronic_and_utr_changes_get_no_exon() -> None:
     assert locate("KIT", "c.-14C>T", None, None).exon is None
 
 
-def test_position_outside_every_cited_region_stays_unknown() -> None:
-    assert locate("KIT", None, "p.R49C", None).exon is None
+def test_deletion_across_the_intron_10_exon_11_junction_is_exon_11() -> None:
+    # Corless 2004: g.55593576_55593606del (GRCh37) -> p.549_557del.
+    assert locate("KIT", None, None, None, "NC_000004.11:g.55593576_55593606del").exon == 11
+    assert locate("KIT", "c.1648-6_1674del", None, None).exon == 11
+
+
+def test_genomic_substitution_gives_exon_and_hotspot() -> None:
+    located = locate("PDGFRA", None, None, None, "NC_000004.11:g.55152093A>T")
+    assert (located.exon, located.hotspot) == (18, "D842V")
+    located = locate("KIT", None, None, None, "NC_000004.12:g.54733155A>T")
+    assert (located.exon, located.hotspot) == (17, "D816V")
+
+
+def test_genomic_without_a_chromosome_accession_is_not_placed() -> None:
+    assert locate("KIT", None, None, None, "g.55599321A>T").exon is None
 
 
 def test_reported_exon_that_contradicts_hgvs_is_a_problem_and_not_used() -> None:
