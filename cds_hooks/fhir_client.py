@@ -196,16 +196,16 @@ class FhirClient:
         if bundle.get("resourceType") != "Bundle":
             return bundle
         deadline = deadline or time.monotonic() + self._config.timeout_s
-        entries = list(bundle.get("entry") or [])
+        entries = _entries(bundle)
         page = bundle
         pages = 1
         while (next_url := next_link(page)) is not None:
             if pages >= self._config.max_pages:
                 raise FhirUnavailable("too-many-pages")
             page = self._get(next_url, deadline)
-            if page.get("resourceType") != "Bundle":
+            if page.get("resourceType") != "Bundle" or not isinstance(page.get("entry", []), list):
                 raise FhirUnavailable("page-not-a-bundle")
-            entries.extend(page.get("entry") or [])
+            entries.extend(_entries(page))
             pages += 1
         merged = {k: v for k, v in bundle.items() if k not in {"entry", "link"}}
         if entries:
@@ -213,8 +213,17 @@ class FhirClient:
         return merged
 
 
+def _entries(bundle: dict[str, Any]) -> list[Any]:
+    entries = bundle.get("entry")
+    return list(entries) if isinstance(entries, list) else []
+
+
 def next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or []:
+    """The ``next`` page of a Bundle; an ill-typed ``link`` (not a list of objects) has none."""
+    links = bundle.get("link")
+    if not isinstance(links, list):
+        return None
+    for link in links:
         if isinstance(link, dict) and link.get("relation") == "next":
             url = link.get("url")
             if isinstance(url, str) and url:

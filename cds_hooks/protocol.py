@@ -15,19 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
 import requests
 from pydantic import ValidationError
 
-from cds_hooks.errors import (
-    HookMismatch,
-    InvalidJson,
-    InvalidRequest,
-    PayloadTooLarge,
-    UnknownService,
-)
+from cds_hooks.errors import HookMismatch, InvalidRequest, UnknownService
 from cds_hooks.fhir_client import FhirClient, FhirClientConfig, fhir_server_allowed
 from cds_hooks.identity import ClientIdentity
+from cds_hooks.json_bounds import JsonLimits, parse_json
 from cds_hooks.models import (
     CONTEXT_MODELS,
     CdsRequest,
@@ -62,64 +56,14 @@ class CallContext:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_json(raw: bytes, settings: Settings) -> Any:
-    """Parse a request body within the configured size, depth and string-length bounds."""
-    if len(raw) > settings.max_body_bytes:
-        raise PayloadTooLarge()
-    try:
-        # orjson: a strict RFC 8259 parser (no NaN/Infinity, UTF-8 only) about twice as fast as
-        # the standard library on FHIR-heavy bodies; it refuses nesting beyond 1024 levels.
-        value = orjson.loads(raw)
-    except RecursionError:
-        raise InvalidJson("The request body nests deeper than this service accepts.") from None
-    except (orjson.JSONDecodeError, ValueError, UnicodeDecodeError):
-        raise InvalidJson() from None
-    if json_depth_exceeds(raw, settings.max_json_depth):
-        raise InvalidJson("The request body nests deeper than this service accepts.")
-    if len(raw) > settings.max_string_length and longest_json_string(raw) > (
-        settings.max_string_length
-    ):
-        raise InvalidJson("A JSON string is longer than this service accepts.")
-    return value
-
-
-# Byte-level checks on a body that json.loads has already accepted as valid JSON. They run at
-# C speed (bytes.translate / replace / split) instead of walking every parsed node, which
-# matters on hook calls carrying a thousand FHIR resources.
-_NOT_STRUCTURE = bytes(range(256)).translate(None, b'{}[]"')
-# Valid JSON nests its brackets properly, so objects and arrays can be counted as one kind.
-_ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
-
-
-def _unescape_quotes(raw: bytes) -> bytes:
-    """Drop escape sequences so that every remaining quote delimits a string."""
-    if b"\\" not in raw:
-        return raw
-    return raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-
-
-def json_depth_exceeds(raw: bytes, max_depth: int) -> bool:
-    """True when containers nest deeper than ``max_depth`` (brackets inside strings ignored)."""
-    skeleton = _unescape_quotes(raw).translate(_ONE_BRACKET_KIND, _NOT_STRUCTURE)
-    # Empty strings go first (most strings hold no bracket); removing two adjacent quotes never
-    # changes which of the remaining brackets are inside a string.
-    skeleton = skeleton.replace(b'""', b"")
-    if b'"' in skeleton:
-        skeleton = b"".join(skeleton.split(b'"')[::2])
-    for _ in range(max_depth):  # each pass removes exactly one level (replace never rescans)
-        stripped = skeleton.replace(b"[]", b"")
-        if not stripped:
-            return False
-        if stripped == skeleton:  # unbalanced: cannot happen for valid JSON
-            return True
-        skeleton = stripped
-    return bool(skeleton)
-
-
-def longest_json_string(raw: bytes) -> int:
-    """Length in bytes of the longest string (member names included), escapes collapsed."""
-    strings = _unescape_quotes(raw).split(b'"')[1::2]
-    return max(map(len, strings), default=0)
+def json_limits(settings: Settings) -> JsonLimits:
+    return JsonLimits(
+        max_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+        max_string_length=settings.max_string_length,
+        max_items=settings.max_json_items,
+        max_values=settings.max_json_values,
+    )
 
 
 def _error_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
@@ -164,6 +108,7 @@ class CdsCore:
         # Threads start on first use, i.e. in each gunicorn worker after the fork.
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
         self.override_codes: frozenset[str] = frozenset()
+        self.limits = json_limits(settings)
         self.fhir_config = FhirClientConfig(
             timeout_s=settings.fhir_timeout_s,
             max_pages=settings.fhir_max_pages,
@@ -221,7 +166,7 @@ class CdsCore:
         The service id is checked before the body is parsed: an unknown id costs nothing."""
         started = time.perf_counter()
         definition = self.service(service_id)
-        request = self.parse_request(definition, parse_json(raw, self.settings))
+        request = self.parse_request(definition, parse_json(raw, self.limits))
         client = self.fhir_client_for(request, identity)
         resolved = resolve(
             definition.prefetch, request.prefetch, request.context, client, self.executor
@@ -258,7 +203,7 @@ class CdsCore:
     # -- feedback ----------------------------------------------------------------------------
     def record_feedback(self, service_id: str, raw: bytes, identity: ClientIdentity) -> int:
         self.service(service_id)
-        body = parse_json(raw, self.settings)
+        body = parse_json(raw, self.limits)
         if not isinstance(body, dict):
             raise InvalidRequest("request body: must be a JSON object")
         try:

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     max_string_length: int = Field(
         1_000_000, ge=1024, description="Longest JSON string value accepted."
     )
+    max_json_items: int = Field(
+        10_000, ge=100, description="Most items in one JSON array or object accepted."
+    )
+    max_json_values: int = Field(
+        300_000, ge=1000, description="Most JSON values (every value, containers too) accepted."
+    )
     jwt_leeway_s: int = Field(60, ge=0, le=600, description="Clock-skew leeway for JWT times.")
     jwt_max_lifetime_s: int = Field(
         3600, ge=60, le=86400, description="Longest JWT lifetime (exp - iat) accepted."

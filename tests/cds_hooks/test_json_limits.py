@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_hooks.protocol import json_depth_exceeds, longest_json_string
+from cds_hooks.errors import InvalidJson
+from cds_hooks.json_bounds import (
+    JsonLimits,
+    json_depth_exceeds,
+    longest_json_string,
+    measure,
+    parse_json,
+)
 
 TEXT = st.text(alphabet=st.sampled_from(list('ab"\\{}[]:, \né')), max_size=8)
 PLAIN = st.text(alphabet=st.sampled_from(list("ab{}[]:, é")), max_size=8)
@@ -61,3 +70,58 @@ def test_brackets_inside_strings_do_not_count():
     raw = json.dumps({"note": '[[[[[[[[[[ {{{{{{ " ]]]] \\'}).encode()
     assert not json_depth_exceeds(raw, 1)
     assert json_depth_exceeds(json.dumps([[["x"]]]).encode(), 2)
+
+
+def shape_of(value: Any) -> tuple[int, int]:
+    """(largest container, values) as :class:`Shape` defines them, by walking the value."""
+    if isinstance(value, dict | list):
+        children = list(value.values()) if isinstance(value, dict) else value
+        largest, values = max(len(children), 1), max(len(children), 1)
+        for child in children:
+            child_largest, child_values = shape_of(child)
+            largest = max(largest, child_largest)
+            values += child_values - 1
+        return largest, values + 1
+    return 0, 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON, st.booleans())
+def test_item_and_value_counts_match_the_parsed_structure(value, ascii_only):
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    shape = measure(raw, 64)
+    assert (shape.max_items, shape.values) == shape_of(value)
+
+
+LIMITS = JsonLimits(
+    max_bytes=5_000_000,
+    max_depth=64,
+    max_string_length=1_000_000,
+    max_items=10_000,
+    max_values=300_000,
+)
+
+
+def test_a_huge_array_in_an_unread_member_is_refused_cheaply():
+    """Issue 15: a 1.2 MB body whose Patient held a 400,000-item array cost ~4-7 s of a worker."""
+    body = {"hook": "order-sign", "prefetch": {"patient": {"extension": [1] * 400_000}}}
+    raw = json.dumps(body).encode()
+    started = time.process_time()
+    with pytest.raises(InvalidJson) as refused:
+        parse_json(raw, LIMITS)
+    assert time.process_time() - started < 0.5
+    assert "10000 items" in refused.value.message
+
+
+def test_too_many_values_in_small_arrays_are_refused():
+    raw = json.dumps({"a": [[0] * 1000 for _ in range(400)]}).encode()
+    with pytest.raises(InvalidJson) as refused:
+        parse_json(raw, LIMITS)
+    assert "300000 JSON values" in refused.value.message
+
+
+def test_a_large_realistic_hook_call_is_within_the_bounds():
+    from bench.workloads import order_sign_body
+
+    raw = json.dumps(order_sign_body(1000)).encode()
+    assert parse_json(raw, LIMITS)["hook"] == "order-sign"

@@ -570,3 +570,36 @@ def test_unknown_service_is_refused_before_the_body_is_parsed(echo):
     )
     assert resp.status_code == 404
     assert outcome_code(resp) == "unknown-service"
+
+
+@pytest.mark.parametrize("link", [5, True, 1.5, "next", {"relation": "next"}, [None, 3, "x"]])
+def test_a_prefetched_bundle_with_an_ill_typed_link_is_used_as_one_page(echo, link):
+    """Issue 15 (fuzz): a Bundle whose ``link`` is not a list of objects answered 500."""
+    payload = body(fhirServer=FHIR)
+    payload["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": link,
+        "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+    }
+    with responses.RequestsMock() as mock:
+        resp = echo.post("/cds-services/echo", json=payload)
+        assert len(mock.calls) == 0
+    assert resp.status_code == 200
+    assert [e["resource"]["id"] for e in SEEN[-1]["conditions"]["entry"]] == ["c1"]
+
+
+@pytest.mark.parametrize("page", [{"link": 7}, {"entry": 3}, {"entry": {"resource": {}}}])
+def test_a_fetched_page_with_ill_typed_members_does_not_answer_500(echo, page):
+    page2 = f"{FHIR}/Condition?patient=p1&page=2"
+    payload = body(fhirServer=FHIR)
+    payload["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "next", "url": page2}],
+        "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+    }
+    with responses.RequestsMock() as mock:
+        mock.get(page2, json={"resourceType": "Bundle", "type": "searchset", **page})
+        resp = echo.post("/cds-services/echo", json=payload)
+    assert resp.status_code in {200, 412}, resp.get_data(as_text=True)
