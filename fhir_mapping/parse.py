@@ -1,8 +1,12 @@
 """dict -> checked raw resource, one at a time (architecture S7).
 
-A resource that fails validation, carries a ``modifierExtension`` or looks like another FHIR
-version becomes a :class:`MappingIssue` and is skipped; elements R4B does not know are dropped
-and reported. The mapping reads the cleaned dict afterwards.
+Read liberally, element by element: a non-conformant element that no rule needs (the Sandbox's
+``category`` object, a malformed dose) is dropped and reported as a mapping issue naming the
+element, and the rest of the resource is read. A resource whose *needed* elements are
+non-conformant (what was ordered, its status, whose it is), or that carries a
+``modifierExtension`` or looks like another FHIR version, becomes a :class:`MappingIssue` and is
+skipped. Elements R4B does not know are dropped and reported. The mapping reads the cleaned dict
+afterwards.
 """
 
 from __future__ import annotations
@@ -83,24 +87,143 @@ def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
     return None
 
 
+#: Top-level elements the medication mapping cannot do without: what was ordered, its status and
+#: whose order it is. A non-conformance there makes the order unreadable; any other element of a
+#: MedicationRequest/MedicationStatement is dropped when non-conformant (a dropped dose or date
+#: leaves that fact unknown, and no dose-based rule acts on an unknown dose).
+MEDICATION_NEEDED = frozenset(
+    {"resourceType", "status", "medicationCodeableConcept", "medicationReference", "subject"}
+)
+#: Elements no mapping of any other resource type reads (administrative): dropped when
+#: non-conformant. Every other element of those types is treated as needed.
+ADMINISTRATIVE = frozenset(
+    {
+        "meta",
+        "text",
+        "language",
+        "implicitRules",
+        "identifier",
+        "category",
+        "performer",
+        "issued",
+        "basedOn",
+        "partOf",
+        "encounter",
+        "specimen",
+        "device",
+        "referenceRange",
+        "hasMember",
+        "recorder",
+        "asserter",
+        "evidence",
+        "telecom",
+        "address",
+        "contact",
+        "communication",
+        "generalPractitioner",
+        "managingOrganization",
+        "photo",
+        "maritalStatus",
+        "link",
+    }
+)
+_MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
+
+
+def is_needed(rtype: str, element: str | int) -> bool:
+    """True if a non-conformance in top-level ``element`` makes a ``rtype`` resource unreadable."""
+    if not isinstance(element, str):
+        return True
+    if rtype in _MEDICATION_TYPES:
+        return element in MEDICATION_NEEDED
+    return element not in ADMINISTRATIVE
+
+
+#: pydantic error types -> what the element should have been.
+_EXPECTED = {
+    "list_type": "a list",
+    "string_type": "a string",
+    "string_pattern_mismatch": "a conformant string",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "json_invalid": "an object",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "decimal_type": "a number",
+    "decimal_parsing": "a number",
+    "value_error": "a valid value",
+    "missing": "present",
+}
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "null" if value is None else "value"
+
+
+def _at(raw: Any, path: r4.Path) -> Any:
+    node = raw
+    for step in path:
+        if isinstance(node, Mapping) and isinstance(step, str):
+            node = node.get(step)
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        else:
+            return None
+    return node
+
+
+def describe(raw: Mapping[str, Any], path: r4.Path, error_type: str) -> str:
+    """``category: object where a list is required`` (structure and types, never a value)."""
+    expected = _EXPECTED.get(error_type)
+    where = _path_text(path)
+    if expected is None:
+        return f"{where}: not a valid R4 value ({error_type})"
+    if expected == "present":
+        return f"{where}: required but absent"
+    return f"{where}: {_kind_of(_at(raw, path))} where {expected} is required"
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What checking one resource concluded: structure only, never a value from the resource.
 
     ``validation`` is ``None`` when a ``modifierExtension`` stopped the check before
-    validation; ``still_valid`` is whether the resource validates once the ``unknown`` elements
-    are dropped (``None`` when there were none).
+    validation. ``fatal`` are the errors in needed elements (the resource is unreadable);
+    ``dropped`` the top-level elements dropped for their non-conformance. ``still_valid`` is
+    whether the resource validates once the ``unknown`` and ``dropped`` elements are gone
+    (``None`` when nothing was dropped).
     """
 
     modifier_extension: bool
     validation: r4.Validation | None
     still_valid: bool | None
+    fatal: tuple[tuple[r4.Path, str], ...] = ()
+    dropped: tuple[str, ...] = ()
 
 
-def _cleaned(raw: Mapping[str, Any], unknown: tuple[r4.Path, ...]) -> dict[str, Any]:
+def _cleaned(
+    raw: Mapping[str, Any], unknown: tuple[r4.Path, ...], dropped: tuple[str, ...] = ()
+) -> dict[str, Any]:
     cleaned = copy.deepcopy(dict(raw))
     for path in unknown:
         _drop(cleaned, path)
+    for element in dropped:
+        cleaned.pop(element, None)
     return cleaned
 
 
@@ -109,9 +232,16 @@ def _judge(raw: Mapping[str, Any]) -> Verdict:
     if _has_modifier_extension(raw):
         return Verdict(True, None, None)
     result = r4.validate(raw)
-    if result.errors or not result.unknown:
+    rtype = raw.get("resourceType")
+    rtype = rtype if isinstance(rtype, str) else ""
+    fatal = tuple((p, t) for p, t in result.errors if not p or is_needed(rtype, p[0]))
+    if fatal:
+        return Verdict(False, result, None, fatal=fatal)
+    dropped = tuple(dict.fromkeys(str(p[0]) for p, _ in result.errors))
+    if not result.unknown and not dropped:
         return Verdict(False, result, None)
-    return Verdict(False, result, r4.validate(_cleaned(raw, result.unknown)).valid)
+    still_valid = r4.validate(_cleaned(raw, result.unknown, dropped)).valid
+    return Verdict(False, result, still_valid, dropped=dropped)
 
 
 class VerdictCache:
@@ -205,20 +335,20 @@ def check_resource(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[
             )
         ]
     result = verdict.validation
-    if result.errors:
-        path, error_type = result.errors[0]
-        more = len(result.errors) - 1
+    if verdict.fatal:
+        path, error_type = verdict.fatal[0]
+        more = len(verdict.fatal) - 1
         suffix = f" (+{more} more)" if more else ""
         return None, [
             MappingIssue(
                 "invalid-resource",
                 ref,
-                f"failed R4 validation at {_path_text(path)}: {error_type}{suffix}; skipped",
+                f"failed R4 validation: {describe(raw, path, error_type)}{suffix}; skipped",
             )
         ]
-    if not result.unknown:
+    if not result.unknown and not verdict.dropped:
         return dict(raw), []
-    cleaned = _cleaned(raw, result.unknown)
+    cleaned = _cleaned(raw, result.unknown, verdict.dropped)
     issues = [
         MappingIssue(
             "unknown-element-dropped",
@@ -227,9 +357,19 @@ def check_resource(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[
         )
         for path in result.unknown
     ]
+    issues += [
+        MappingIssue(
+            "non-conformant-element",
+            ref,
+            f"{describe(raw, path, error_type)}; {path[0]} ignored, the rest was read",
+        )
+        for path, error_type in result.errors
+    ]
     if not verdict.still_valid:
         return None, [
             *issues,
-            MappingIssue("invalid-resource", ref, "still invalid after dropping unknown elements"),
+            MappingIssue(
+                "invalid-resource", ref, "still invalid after dropping the elements above; skipped"
+            ),
         ]
     return cleaned, issues

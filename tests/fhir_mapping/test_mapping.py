@@ -344,18 +344,30 @@ def test_interaction_drug_is_a_comedication_not_an_exposure() -> None:
 def test_modifier_extension_invalid_and_unknown_elements() -> None:
     modified = med("a", concept(RXN, "282388"))
     modified["modifierExtension"] = [{"url": "http://x.org/neg", "valueBoolean": True}]
-    invalid = med("b", concept(RXN, "282388"))
-    invalid["authoredOn"] = "not-a-date"
+    odd_date = med("b", concept(RXN, "282388"))
+    odd_date["authoredOn"] = "not-a-date"  # an element no rule needs to know the drug: dropped
     vendor = med("c", concept(RXN, "282388"))
     vendor["x-vendor"] = {"secret": "Jane Doe"}
-    result = map_prefetch({"m": bundle(modified, invalid, vendor)}, CTX)
-    assert [e.source_ref for e in result.patient.exposures] == ["MedicationRequest/c"]
+    bad_status = med("d", concept(RXN, "282388"))
+    bad_status["status"] = ["Jane Doe"]  # a needed element: the resource is unreadable
+    result = map_prefetch({"m": bundle(modified, odd_date, vendor, bad_status)}, CTX)
+    assert [e.source_ref for e in result.patient.exposures] == [
+        "MedicationRequest/b",
+        "MedicationRequest/c",
+    ]
+    assert result.patient.exposures[0].start is None
     kinds = {i.reference: i.kind for i in result.issues}
     assert kinds == {
         "MedicationRequest/a": "modifier-extension",
-        "MedicationRequest/b": "invalid-resource",
+        "MedicationRequest/b": "non-conformant-element",
         "MedicationRequest/c": "unknown-element-dropped",
+        "MedicationRequest/d": "invalid-resource",
     }
+    problems = {i.reference: i.problem for i in result.issues}
+    assert problems["MedicationRequest/b"].startswith("authoredOn: string where")
+    assert problems["MedicationRequest/d"].startswith(
+        "failed R4 validation: status: list where a string is required"
+    )
     assert all("Jane" not in i.problem and "not-a-date" not in i.problem for i in result.issues)
 
 
