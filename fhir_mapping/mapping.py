@@ -10,6 +10,7 @@ from typing import Any
 from fhir_mapping import (
     conditions,
     disease_status,
+    drafts,
     genomics,
     medications,
     prefilter,
@@ -44,6 +45,8 @@ _QUIET_TYPES = frozenset({"DiagnosticReport", "Specimen", "Practitioner", "Organ
 class MappingResult:
     patient: Patient
     issues: tuple[MappingIssue, ...]
+    #: Draft orders (order-select / order-sign) that could not be checked, with the reason.
+    unchecked: tuple[drafts.UncheckedOrder, ...] = ()
 
 
 class _Builder:
@@ -57,6 +60,7 @@ class _Builder:
         self.statuses: list[DiseaseStatus] = []
         self.comedications: list[CoMedication] = []
         self.implications: list[TherapeuticImplication] = []
+        self.unchecked: list[drafts.UncheckedOrder] = []
         self.birth_date: PartialDate | None = None
 
     # -- helpers ---------------------------------------------------------------------------
@@ -211,11 +215,15 @@ class _Builder:
         *,
         is_draft: bool = False,
         selected: frozenset[str] = frozenset(),
-    ) -> None:
+    ) -> str | None:
+        """Map one medication resource. For a draft order, return why it could not be checked
+        (``None`` when it was checked, or is not an order to check)."""
         version_issue = other_version(raw)
         if version_issue is not None:
             self.issues.append(version_issue)
-            return
+            return "it is not an R4 MedicationRequest"
+        if is_draft and drafts.no_medication_chosen(raw):
+            return None  # the client's order screen is open, no medication picked yet
         concepts, _ref_used, resolved = medications.medication_concept(raw, self.collected.resolve)
         if not resolved:
             self.issues.append(
@@ -240,12 +248,17 @@ class _Builder:
                         "request) is not in the drug table; not counted as a line of therapy",
                     )
                 )
-            return
+                return "its cancer medication is not in the drug table of this service"
+            if not resolved and not concepts:
+                return "its medicationReference could not be resolved"
+            if not drafts.has_name(concepts):
+                return "its medication has no name and no code this service knows"
+            return None  # a medication outside the sarcoma knowledge base: nothing to check
         if self._other_patient(raw):
-            return
+            return "it is for a different patient than the hook context"
         cleaned = self._checked(raw)
         if cleaned is None:
-            return
+            return "elements needed to check it are not valid FHIR R4 (see data quality)"
         reference = reference_of(cleaned)
         mapped, issues = medications.map_medication(
             cleaned,
@@ -258,6 +271,32 @@ class _Builder:
             self.exposures.append(mapped)
         elif isinstance(mapped, CoMedication):
             self.comedications.append(mapped)
+        elif is_draft:
+            return "its status could not be read"
+        return None
+
+    def draft(self, raw: Mapping[str, Any], selected: frozenset[str]) -> None:
+        """One entry of ``context.draftOrders``: checked, skipped, or recorded as unchecked."""
+        rtype = raw.get("resourceType")
+        reference = reference_of(raw)
+        if not isinstance(rtype, str):
+            self.issues.append(
+                MappingIssue("invalid-resource", reference, "resourceType is not a string")
+            )
+            reason: str | None = "its resourceType is not readable"
+        elif rtype in medications.MEDICATION_TYPES:
+            reason = self.medication(raw, is_draft=True, selected=selected)
+        else:
+            return  # other order types (ServiceRequest ...) are not checked by these rules
+        if reason is not None:
+            self.unchecked.append(
+                drafts.UncheckedOrder(
+                    reference=reference,
+                    reason=reason,
+                    label=drafts.label_of(raw),
+                    selected=reference in selected,
+                )
+            )
 
     def finish(self) -> MappingResult:
         named = {
@@ -283,7 +322,9 @@ class _Builder:
             therapeutic_implications=tuple(self.implications),
             birth_date=self.birth_date,
         )
-        return MappingResult(patient=patient, issues=tuple(self.issues))
+        return MappingResult(
+            patient=patient, issues=tuple(self.issues), unchecked=tuple(self.unchecked)
+        )
 
 
 def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> MappingResult:
@@ -353,8 +394,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             ignored[rtype] += 1
     chosen = selections(context)
     for raw in collected.drafts:
-        if raw.get("resourceType") in medications.MEDICATION_TYPES:
-            builder.medication(raw, is_draft=True, selected=chosen)
+        builder.draft(raw, chosen)
     for rtype, count in sorted(ignored.items()):
         builder.issues.append(
             MappingIssue(
