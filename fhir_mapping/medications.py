@@ -31,6 +31,7 @@ from fhir_mapping.codes import (
 )
 from fhir_mapping.dates import parse_date, period_end, period_start
 from fhir_mapping.issues import MappingIssue
+from fhir_mapping.products import Product, drug_of, product_table
 from fhir_mapping.tables import Drug, drug_table
 from rules.patient import (
     Code,
@@ -53,6 +54,9 @@ class Identified:
     drug: Drug
     code: Code | None
     matched_by: str  # "rxnorm" | "atc" | "name"
+    #: The clinical or branded drug when the order is coded at that level (its strength turns
+    #: a tablet count into milligrams).
+    product: Product | None = None
 
 
 def medication_concept(
@@ -105,10 +109,17 @@ def looks_antineoplastic(resource: Mapping[str, Any], concepts: list[Any]) -> bo
 
 def identify(concepts: list[Any]) -> Identified | None:
     table = drug_table()
+    products = product_table()
     for concept in concepts:
         for code in concept_codes(concept):
             if code.system == RXNORM and code.code in table.by_rxnorm:
                 return Identified(table.by_rxnorm[code.code], code, "rxnorm")
+    for concept in concepts:
+        for code in concept_codes(concept):
+            product = products.by_rxnorm.get(code.code) if code.system == RXNORM else None
+            drug = drug_of(product.ingredient) if product is not None else None
+            if drug is not None:
+                return Identified(drug, code, "rxnorm", product)
     for concept in concepts:
         for code in concept_codes(concept):
             if code.system == ATC and code.code.upper() in table.by_atc:
@@ -120,6 +131,9 @@ def identify(concepts: list[Any]) -> Identified | None:
             texts.insert(0, text)
         for candidate in texts:
             drug = table.match_name(candidate)
+            if drug is None:
+                ingredient = products.match_brand(candidate)
+                drug = drug_of(ingredient) if ingredient is not None else None
             if drug is not None:
                 return Identified(drug, next(concept_codes(concept), None), "name")
     return None
@@ -141,6 +155,44 @@ _PERIOD_DAYS = {
     "d": Decimal(1),
     "wk": Decimal(7),
 }
+#: Units that count tablets or capsules (UCUM annotations as EHRs and the CDS Hooks Sandbox send
+#: them, and plain words): times the strength of the coded clinical drug, they give milligrams.
+_COUNT_UNITS = frozenset(
+    {
+        "{pill}",
+        "{pills}",
+        "{tbl}",
+        "{tab}",
+        "{tablet}",
+        "{tablets}",
+        "{capsule}",
+        "{capsules}",
+        "{cap}",
+        "{caps}",
+        "tablet",
+        "tablets",
+        "tab",
+        "tabs",
+        "capsule",
+        "capsules",
+        "cap",
+        "caps",
+        "pill",
+        "pills",
+        "1",
+    }
+)
+_COUNT_TEXT = re.compile(r"^\s*1\s+(tablet|capsule|pill)s?\s*$", re.IGNORECASE)
+
+
+def is_count_unit(unit: str | None) -> bool:
+    """True for a tablet/capsule count unit (``{pill}``, ``{tbl}``, ``tablet``, "1 tablet")."""
+    if unit is None:
+        return False
+    text = unit.strip().lower()
+    return text in _COUNT_UNITS or _COUNT_TEXT.match(text) is not None
+
+
 #: FHIR R4 timing-abbreviation codes (v3-GTSAbbreviation) with a fixed daily frequency
 #: (hl7.org/fhir/R4/valueset-timing-abbreviation.html).
 _TIMING_CODES = {"QD": Decimal(1), "BID": Decimal(2), "TID": Decimal(3), "QID": Decimal(4)}
@@ -198,7 +250,9 @@ def _schedule(text: str) -> tuple[int | None, int | None, bool | None]:
     return None, None, None
 
 
-def dose_of(dosages: list[Any]) -> Dose | None:
+def dose_of(dosages: list[Any], strength_mg: Decimal | None = None) -> Dose | None:
+    """The dose of an order; ``strength_mg`` (the coded clinical drug's strength per tablet or
+    capsule) turns a tablet or capsule count into milligrams."""
     amount: Decimal | None = None
     unit: str | None = None
     per_day_total: Decimal | None = None
@@ -222,12 +276,15 @@ def dose_of(dosages: list[Any]) -> Dose | None:
             continue
         found = True
         this_unit = as_str(quantity.get("code")) or as_str(quantity.get("unit"))
+        factor = _MASS_FACTORS.get((this_unit or "").strip().lower())
+        counted = is_count_unit(this_unit) or is_count_unit(as_str(quantity.get("unit")))
+        if factor is None and strength_mg is not None and counted:
+            value, this_unit, factor = value * strength_mg, "mg", Decimal(1)
         if amount is None:
             amount, unit = value, this_unit
         per_day = _per_day(as_dict(dosage_map.get("timing")))
         if per_day is not None:
             per_day_total = (per_day_total or Decimal(0)) + per_day
-        factor = _MASS_FACTORS.get((this_unit or "").strip().lower())
         if mg_total is not None and factor is not None and per_day is not None:
             mg_total += value * factor * per_day
         else:
@@ -383,7 +440,7 @@ def map_medication(
             end=end,
             stop_reason=stop_reason,
             stop_reason_code=stop_code,
-            dose=dose_of(dosages),
+            dose=dose_of(dosages, identified.product.strength_mg if identified.product else None),
             intent=_intent(resource),
             is_draft=is_draft,
             is_selected=is_selected,
