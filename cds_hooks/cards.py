@@ -8,17 +8,22 @@
 
 Citations become ``source`` (the primary one) and ``links`` (the others). Suggested actions
 become FHIR R4 resources as plain dicts: new orders are ``draft``/``order`` for
-``Patient/<id>`` with verified codes only; draft orders are deleted by id or updated as the
-whole resource. Card and suggestion uuids are uuid5 of the hook instance and the rule id, so
-the same request always yields the same ids (feedback can be attributed to a rule).
+``Patient/<id>`` with verified codes only (RxNorm ingredient, the RxNorm clinical drug when the
+dose is one tablet of a standard strength, ATC), ``authoredOn`` and the ``requester`` from
+``context.userId``. Replacing a drafted drug is one ``update`` of the draft (same id, new
+medication and dose): clients such as the CDS Hooks Sandbox apply only the first action of a
+suggestion. Removing a draft is one ``delete``. A draft order the mapping could not check gets
+a card that names it and says why. Card and suggestion uuids are uuid5 of the hook instance
+and the rule id, so the same request always yields the same ids (feedback can be attributed to
+a rule).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +37,10 @@ from cds_hooks.models import (
     Source,
     Suggestion,
 )
+from fhir_mapping.drafts import UncheckedOrder
+from fhir_mapping.parse import check_resource
+from fhir_mapping.products import product_table
+from fhir_mapping.tables import drug_table
 from rules import Recommendation, SuggestedAction
 from rules import Source as KbSource
 from rules.results import DoseSpec, Finding
@@ -59,12 +68,20 @@ def _uuid(*parts: str) -> str:
     return str(uuid.uuid5(CARD_NAMESPACE, "/".join(parts)))
 
 
+UNCHECKED_ID = "unchecked-order"
+
+
 def card_rules(
-    cards: Sequence[Card], recommendations: Sequence[Recommendation], hook_instance: str
+    cards: Sequence[Card],
+    recommendations: Sequence[Recommendation],
+    hook_instance: str,
+    unchecked: Sequence[UncheckedOrder] = (),
 ) -> list[tuple[str, str, str]]:
     """(card uuid, rule id, indicator) for each card: the ledger behind per-rule feedback."""
     by_uuid = {_uuid(hook_instance, r.rule_id): r.rule_id for r in recommendations}
     by_uuid[_uuid(hook_instance, SUMMARY_ID)] = SUMMARY_ID
+    for order in unchecked:
+        by_uuid[_uuid(hook_instance, UNCHECKED_ID, order.reference)] = UNCHECKED_ID
     return [
         (card.uuid, by_uuid.get(card.uuid, "unknown"), card.indicator.value)
         for card in cards
@@ -84,15 +101,43 @@ def _issue_text(issue: object) -> str:
 # FHIR resources for suggestions
 
 
+def _product_codings(action: SuggestedAction) -> list[dict[str, str]]:
+    """RxNorm ingredient (and clinical drug, when the dose is one tablet or capsule of a
+    standard strength) from the verified drug tables, for a drug the KB codes by ATC only."""
+    assert action.drug is not None
+    names = {action.drug.display.lower(), action.drug.id.removeprefix("drug-")}
+    drug = next((d for d in drug_table().drugs if d.agent.ingredient in names), None)
+    if drug is None or drug.agent.ingredient is None:
+        return []
+    codings: list[dict[str, str]] = []
+    if drug.agent.rxnorm:
+        codings.append(
+            {"system": RXNORM, "code": drug.agent.rxnorm, "display": drug.agent.ingredient}
+        )
+    if action.dose is not None and action.dose.unit == "mg":
+        strength = Decimal(str(action.dose.value))
+        product = product_table().clinical_drug(drug.agent.ingredient, strength)
+        if product is not None:
+            codings.append({"system": RXNORM, "code": product.rxnorm, "display": product.name})
+    return codings
+
+
 def _medication_concept(action: SuggestedAction) -> dict[str, Any]:
     assert action.drug is not None
     codings: list[dict[str, str]] = []
-    seen_systems: set[str] = set()
-    for code in action.drug.codes:
-        if code.system in seen_systems or code.system not in {RXNORM, ATC}:
-            continue  # one coding per system: the first (preferred) verified code
-        seen_systems.add(code.system)
-        codings.append({"system": code.system, "code": code.code, "display": code.display})
+    seen: set[tuple[str, str]] = set()
+    kb_codes = [
+        {"system": c.system, "code": c.code, "display": c.display}
+        for c in action.drug.codes
+        if c.system in {RXNORM, ATC}
+    ]
+    atc = [c for c in kb_codes if c["system"] == ATC][:1]
+    rxnorm = [c for c in kb_codes if c["system"] == RXNORM][:1]
+    for coding in [*rxnorm, *_product_codings(action), *atc]:
+        key = (coding["system"], coding["code"])
+        if key not in seen:
+            seen.add(key)
+            codings.append(coding)
     concept: dict[str, Any] = {"text": action.drug.display}
     if codings:
         concept["coding"] = codings
@@ -120,14 +165,40 @@ def _dosage(dose: DoseSpec | None, text: str | None) -> list[dict[str, Any]] | N
     return [instruction]
 
 
-def _new_medication_request(action: SuggestedAction, patient_id: str) -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "resourceType": "MedicationRequest",
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "medicationCodeableConcept": _medication_concept(action),
-    }
+def _requester(user_id: str | None) -> dict[str, str] | None:
+    """``context.userId`` as the requester, when it is a Practitioner or PractitionerRole."""
+    if not isinstance(user_id, str):
+        return None
+    kind, _, rid = user_id.strip().partition("/")
+    if kind in {"Practitioner", "PractitionerRole"} and rid and "/" not in rid:
+        return {"reference": f"{kind}/{rid}"}
+    return None
+
+
+def _new_medication_request(
+    action: SuggestedAction,
+    patient_id: str,
+    *,
+    authored_on: str | None = None,
+    user_id: str | None = None,
+    draft_id: str | None = None,
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "MedicationRequest"}
+    if draft_id:
+        resource["id"] = draft_id
+    resource.update(
+        {
+            "status": "draft",
+            "intent": "order",
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "medicationCodeableConcept": _medication_concept(action),
+        }
+    )
+    if authored_on:
+        resource["authoredOn"] = authored_on
+    requester = _requester(user_id)
+    if requester:
+        resource["requester"] = requester
     dosage = _dosage(action.dose, action.dose_text)
     if dosage:
         resource["dosageInstruction"] = dosage
@@ -170,14 +241,20 @@ def _actions(
     *,
     patient_id: str,
     draft_orders: Mapping[str, Mapping[str, Any]],
+    authored_on: str | None = None,
+    user_id: str | None = None,
 ) -> list[Action] | None:
-    """FHIR actions for one suggested action; ``None`` when it cannot be expressed safely."""
+    """FHIR actions for one suggested action; ``None`` when it cannot be expressed safely.
+
+    One action per suggestion: clients may apply only the first one."""
     if action.type == "create-medication-request":
         return [
             Action(
                 type="create",
                 description=action.label,
-                resource=_new_medication_request(action, patient_id),
+                resource=_new_medication_request(
+                    action, patient_id, authored_on=authored_on, user_id=user_id
+                ),
             )
         ]
     if action.type == "create-service-request":
@@ -194,22 +271,30 @@ def _actions(
     if action.type == "delete-draft":
         return [Action(type="delete", description=action.label, resource_id=reference)]
     if action.type == "replace-draft":
+        kind, _, draft_id = reference.partition("/")
+        if kind != "MedicationRequest" or not draft_id:
+            return None
         return [
             Action(
-                type="delete",
-                description=f"Remove the draft order {reference}",
-                resource_id=reference,
-            ),
-            Action(
-                type="create",
-                description=action.label,
-                resource=_new_medication_request(action, patient_id),
-            ),
+                type="update",
+                description=f"{action.label} (replaces the draft order {reference})",
+                resource=_new_medication_request(
+                    action,
+                    patient_id,
+                    authored_on=authored_on,
+                    user_id=user_id,
+                    draft_id=draft_id,
+                ),
+            )
         ]
-    # update-draft-dose: the whole draft resource, modified; impossible without the draft
+    # update-draft-dose: the whole draft resource, modified; impossible without the draft.
+    # Only its conformant elements are sent back (outbound strict; the Sandbox's object
+    # ``category`` is not echoed).
     if draft is None or "id" not in draft:
         return None
-    updated = copy.deepcopy(dict(draft))
+    updated, _issues = check_resource(draft)
+    if updated is None:
+        return None
     dosage = _dosage(action.dose, action.dose_text)
     if dosage:
         updated["dosageInstruction"] = dosage
@@ -224,11 +309,19 @@ def _suggestions(
     patient_id: str,
     draft_orders: Mapping[str, Mapping[str, Any]],
     single_choice: bool,
+    authored_on: str | None = None,
+    user_id: str | None = None,
 ) -> list[Suggestion]:
     out: list[Suggestion] = []
     recommended_given = False
     for index, action in enumerate(actions):
-        fhir_actions = _actions(action, patient_id=patient_id, draft_orders=draft_orders)
+        fhir_actions = _actions(
+            action,
+            patient_id=patient_id,
+            draft_orders=draft_orders,
+            authored_on=authored_on,
+            user_id=user_id,
+        )
         if not fhir_actions:
             continue
         recommended = action.recommended and not (single_choice and recommended_given)
@@ -296,6 +389,13 @@ def _rec_markdown(rec: Recommendation, *, heading: str | None = None) -> list[st
     return lines
 
 
+def _relevant_first(issues: Sequence[object], refs: Iterable[str | None]) -> list[object]:
+    """The issues about the card's own facts (by FHIR reference) first, then the others."""
+    wanted = {r for r in refs if r}
+    about = [i for i in issues if getattr(i, "reference", None) in wanted]
+    return [*about, *(i for i in issues if i not in about)]
+
+
 def _footer(kb_version: str, issues: Sequence[object]) -> list[str]:
     lines: list[str] = []
     if issues:
@@ -340,6 +440,8 @@ def _single_card(
     draft_orders: Mapping[str, Mapping[str, Any]],
     kb_version: str,
     issues: Sequence[object],
+    authored_on: str | None = None,
+    user_id: str | None = None,
 ) -> Card:
     source, links = _source_and_links(rec.citations)
     single_choice = rec.kind in {"warning", "recommendation"}
@@ -350,11 +452,14 @@ def _single_card(
         patient_id=patient_id,
         draft_orders=draft_orders,
         single_choice=single_choice,
+        authored_on=authored_on,
+        user_id=user_id,
     )
     behavior = None
     if suggestions:
         behavior = SelectionBehavior.AT_MOST_ONE if single_choice else SelectionBehavior.ANY
-    detail = "\n".join([*_rec_markdown(rec), *_footer(kb_version, issues)])
+    ordered = _relevant_first(issues, (f.source_ref for f in rec.findings))
+    detail = "\n".join([*_rec_markdown(rec), *_footer(kb_version, ordered)])
     return Card(
         uuid=_uuid(hook_instance, rec.rule_id),
         summary=clip(rec.summary),
@@ -379,6 +484,8 @@ def _summary_card(
     kb_version: str,
     issues: Sequence[object],
     timeline_url: str | None = None,
+    authored_on: str | None = None,
+    user_id: str | None = None,
 ) -> Card:
     lead = advice[0] if advice else summary
     assert lead is not None
@@ -409,6 +516,8 @@ def _summary_card(
             patient_id=patient_id,
             draft_orders=draft_orders,
             single_choice=True,
+            authored_on=authored_on,
+            user_id=user_id,
         )
         # The recommended suggestion belongs to the lead recommendation (the earliest step of
         # the sequence); the options of later steps are offered, not recommended.
@@ -445,6 +554,32 @@ def _summary_card(
     )
 
 
+def _unchecked_card(
+    order: UncheckedOrder, *, hook_instance: str, kb_version: str, issues: Sequence[object]
+) -> Card:
+    """A draft order the mapping could not check: never silence for an unchecked order."""
+    named = f"{order.label} (`{order.reference}`)" if order.label else f"`{order.reference}`"
+    lines = [
+        "**Why**",
+        "",
+        f"- Draft order {named}: {order.reason}.",
+        "",
+        "**What**",
+        "",
+        "This order was not checked against the sarcoma knowledge base (histology, genotype, "
+        "prior lines, CYP3A4 interactions). Review it yourself, or re-enter it with a coded "
+        "medication (RxNorm) so that it can be checked.",
+    ]
+    ordered = _relevant_first(issues, [order.reference])
+    return Card(
+        uuid=_uuid(hook_instance, UNCHECKED_ID, order.reference),
+        summary=clip(f"Not checked: {order.label or order.reference} could not be read"),
+        detail="\n".join([*lines, *_footer(kb_version, ordered)]),
+        indicator=Indicator.WARNING,
+        source=Source(label="Sarcoma order check: data quality of the draft order"),
+    )
+
+
 def render(
     recommendations: Sequence[Recommendation],
     *,
@@ -455,17 +590,24 @@ def render(
     kb_version: str,
     issues: Sequence[object] = (),
     timeline_url: str | None = None,
+    unchecked: Sequence[UncheckedOrder] = (),
+    authored_on: str | None = None,
+    user_id: str | None = None,
 ) -> list[Card]:
     """Cards for one hook call, in a deterministic order (most severe first).
 
     ``timeline_url`` (the SMART launch URL of the therapy-timeline app) adds a smart link to
-    the patient-view summary card."""
+    the patient-view summary card. ``unchecked`` are draft orders the mapping could not check
+    (order hooks: one warning card each). ``authored_on`` (the date of the call) and
+    ``user_id`` (``context.userId``) go into suggested orders."""
     common: dict[str, Any] = {
         "hook_instance": hook_instance,
         "patient_id": patient_id,
         "draft_orders": draft_orders,
         "kb_version": kb_version,
         "issues": tuple(issues),
+        "authored_on": authored_on,
+        "user_id": user_id,
     }
     unique: dict[str, Recommendation] = {}
     for rec in recommendations:
@@ -480,7 +622,13 @@ def render(
         ),
     )
     if hook != "patient-view":
-        return [_single_card(r, **common) for r in recs if r.order_ids]
+        cards = [_single_card(r, **common) for r in recs if r.order_ids]
+        return cards + [
+            _unchecked_card(
+                order, hook_instance=hook_instance, kb_version=kb_version, issues=tuple(issues)
+            )
+            for order in unchecked
+        ]
     summary = next((r for r in recs if r.kind == "summary"), None)
     advice = [r for r in recs if r.kind == "recommendation"]
     monitoring = [r for r in recs if r.kind == "monitoring"]
@@ -494,4 +642,4 @@ def render(
     return cards
 
 
-__all__ = ["CARD_NAMESPACE", "card_rules", "clip", "render"]
+__all__ = ["CARD_NAMESPACE", "UNCHECKED_ID", "card_rules", "clip", "render"]

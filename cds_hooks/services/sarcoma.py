@@ -95,6 +95,10 @@ def handle(ctx: CallContext) -> list[Card]:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict) and resource.get("id"):
                 draft_orders[f"{resource.get('resourceType')}/{resource['id']}"] = resource
+    # order-select: the selected drafts only (all of them when the client flags none)
+    flagged = ctx.service.hook == "order-select" and bool(ctx.context.get("selections"))
+    unchecked = [o for o in result.unchecked if o.selected or not flagged]
+    user_id = ctx.context.get("userId")
     cards = render(
         recommendations,
         hook=ctx.service.hook,
@@ -104,11 +108,14 @@ def handle(ctx: CallContext) -> list[Card]:
         kb_version=ctx.kb.version,
         issues=result.issues,
         timeline_url=ctx.settings.external_base_url + TIMELINE_LAUNCH_PATH,
+        unchecked=unchecked,
+        authored_on=ctx.as_of.isoformat(),
+        user_id=user_id if isinstance(user_id, str) else None,
     )
     ctx.notes["rules"] = ",".join(sorted({r.rule_id for r in recommendations})) or "-"
     ctx.notes["mapping_issues"] = len(result.issues)
     ctx.notes["issue_kinds"] = Counter(issue.kind for issue in result.issues)
-    ctx.notes["issued"] = card_rules(cards, recommendations, ctx.request.hook_instance)
+    ctx.notes["issued"] = card_rules(cards, recommendations, ctx.request.hook_instance, unchecked)
     return cards
 
 

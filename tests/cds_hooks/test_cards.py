@@ -24,6 +24,7 @@ def _cards(
     drafts: dict[str, dict[str, Any]] | None = None,
     hook_instance: str = "hi-1",
     issues: tuple[object, ...] = (),
+    user_id: str | None = None,
 ) -> list[dict[str, Any]]:
     recs = evaluate(build_patient(spec), KB, AS_OF, hook)
     cards = render(
@@ -34,6 +35,8 @@ def _cards(
         draft_orders=drafts or {},
         kb_version=KB.version,
         issues=issues,
+        authored_on=AS_OF.isoformat(),
+        user_id=user_id,
     )
     return [c.to_wire() for c in cards]
 
@@ -102,14 +105,18 @@ def test_order_sign_critical_card_replaces_the_resisted_draft() -> None:
     drafts = {"MedicationRequest/mr-9": {"resourceType": "MedicationRequest", "id": "mr-9"}}
     cards = _cards(spec, "order-sign", drafts)
     assert cards[0]["indicator"] == "critical"
-    actions = cards[0]["suggestions"][0]["actions"]
-    assert actions[0] == {
-        "type": "delete",
-        "description": "Remove the draft order MedicationRequest/mr-9",
-        "resourceId": "MedicationRequest/mr-9",
-    }
-    assert actions[1]["type"] == "create"
-    assert actions[1]["resource"]["medicationCodeableConcept"]["text"] == "avapritinib"
+    # One update of the draft (same id): clients that apply only the first action of a
+    # suggestion (the CDS Hooks Sandbox) then hold avapritinib instead of an emptied order.
+    (action,) = cards[0]["suggestions"][0]["actions"]
+    assert action["type"] == "update"
+    resource = action["resource"]
+    assert (resource["resourceType"], resource["id"]) == ("MedicationRequest", "mr-9")
+    assert resource["medicationCodeableConcept"]["text"] == "avapritinib"
+    (dosage,) = resource["dosageInstruction"]
+    assert dosage["text"] == "300 mg orally once daily on an empty stomach"
+    assert resource["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 300
+    assert resource["authoredOn"] == AS_OF.isoformat()
+    assert "resourceId" not in action
     assert cards[0]["selectionBehavior"] == "at-most-one"
     assert all(c["indicator"] != "info" for c in cards[:1])
 

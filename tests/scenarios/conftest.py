@@ -33,11 +33,15 @@ def marked_unsafe(cards: Cards) -> set[str]:
 
 
 def created_drugs(cards: Cards) -> set[str]:
-    """Drug names (text and coding displays) of every MedicationRequest a suggestion creates."""
+    """Drug names (text and coding displays) of every MedicationRequest a suggestion creates
+    or puts in place of a draft."""
     names: set[str] = set()
     for action in all_actions(cards):
         resource = action.get("resource") or {}
-        if action["type"] == "create" and resource.get("resourceType") == "MedicationRequest":
+        if (
+            action["type"] in {"create", "update"}
+            and resource.get("resourceType") == "MedicationRequest"
+        ):
             concept = resource["medicationCodeableConcept"]
             names.add(concept.get("text", "").lower())
             names |= {c.get("display", "").lower() for c in concept.get("coding", [])}
@@ -48,6 +52,55 @@ def all_actions(cards: Cards) -> list[dict[str, Any]]:
     return [a for c in cards for s in c.get("suggestions", []) for a in s["actions"]]
 
 
+def draft_orders(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    bundle = body["context"].get("draftOrders") or {}
+    return {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
+        for e in bundle.get("entry", [])
+    }
+
+
+def apply_first_action(
+    orders: dict[str, dict[str, Any]], suggestion: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """What the CDS Hooks Sandbox holds after a suggestion is taken: it applies only the
+    suggestion's first action (create adds, update replaces by id, delete removes)."""
+    result = dict(orders)
+    action = suggestion["actions"][0]
+    if action["type"] == "delete":
+        result.pop(action["resourceId"], None)
+        return result
+    resource = action["resource"]
+    key = f"{resource['resourceType']}/{resource.get('id', f'new-{len(result)}')}"
+    if action["type"] == "update":
+        assert key in orders, f"update of an order that is not a draft: {key}"
+    result[key] = resource
+    return result
+
+
+def check_first_action_semantics(body: dict[str, Any], cards: Cards) -> None:
+    """Every suggestion does what it says under first-action-only clients: each order it
+    creates or updates is present and each order it deletes is gone after its first action,
+    and each ordered drug is named in the label."""
+    orders = draft_orders(body)
+    for card in cards:
+        for suggestion in card.get("suggestions", []):
+            result = apply_first_action(orders, suggestion)
+            for action in suggestion["actions"]:
+                if action["type"] == "delete":
+                    assert action["resourceId"] not in result, suggestion["label"]
+                    continue
+                resource = action["resource"]
+                assert resource in result.values(), suggestion["label"]
+                key = f"{resource['resourceType']}/{resource.get('id')}"
+                same_drug = resource.get("medicationCodeableConcept") == orders.get(key, {}).get(
+                    "medicationCodeableConcept"
+                )
+                if resource["resourceType"] == "MedicationRequest" and not same_drug:
+                    drug = resource["medicationCodeableConcept"]["text"].lower()
+                    assert drug in suggestion["label"].lower(), (drug, suggestion["label"])
+
+
 def check_response(body: dict[str, Any], answer: dict[str, Any]) -> Cards:
     assert empty_members(answer) == [], empty_members(answer)
     cards = answer["cards"]
@@ -56,6 +109,7 @@ def check_response(body: dict[str, Any], answer: dict[str, Any]) -> Cards:
         assert_valid_card(card, ids if body["hook"] != "patient-view" else None)
     unsafe = marked_unsafe(cards)
     assert not unsafe & created_drugs(cards), "a suggestion orders a drug marked as resisted"
+    check_first_action_semantics(body, cards)
     return cards
 
 

@@ -107,8 +107,12 @@ def test_order_sign_cards_critical_first_one_per_draft(client):
     order = {"critical": 0, "warning": 1, "info": 2}
     assert [order[c["indicator"]] for c in cards] == sorted(order[c["indicator"]] for c in cards)
     critical = card_with(cards, "D842V", indicator="critical")
-    deleted = {a["resourceId"] for a in all_actions([critical]) if a["type"] == "delete"}
-    assert deleted == {
+    replaced = {
+        f"MedicationRequest/{a['resource']['id']}"
+        for a in all_actions([critical])
+        if a["type"] == "update"
+    }
+    assert replaced == {
         "MedicationRequest/draft-imatinib",
         "MedicationRequest/draft-sunitinib",
         "MedicationRequest/draft-regorafenib",

@@ -181,9 +181,9 @@ def test_item17_d842v_draft_tki_is_critical_and_replaced_by_avapritinib(cds, dru
     assert cards[0]["indicator"] == "critical"
     card = card_with(cards, "D842V", "avapritinib", indicator="critical")
     actions = all_actions([card])
-    assert [a["type"] for a in actions] == ["delete", "create"]
-    assert actions[0]["resourceId"] == f"MedicationRequest/{drafted['id']}"
-    created = actions[1]["resource"]
+    assert [a["type"] for a in actions] == ["update"]
+    created = actions[0]["resource"]
+    assert (created["resourceType"], created["id"]) == ("MedicationRequest", drafted["id"])
     assert AVAPRITINIB_ATC in codes(created["medicationCodeableConcept"])
     assert not any(c["system"] == b.RXNORM for c in created["medicationCodeableConcept"]["coding"])
     assert _dose(created) == (300, 1)
