@@ -405,11 +405,12 @@ def map_medication(
         resource.get("dosage" if rtype == "MedicationStatement" else "dosageInstruction")
     )
     order_id = as_str(resource.get("id")) if is_draft else None
-    if drug.cyp3a4 is not None:
+    if drug.is_comedication:
         return (
             CoMedication(
                 agent=drug.agent,
                 role=drug.cyp3a4,
+                classes=drug.classes,
                 status=status,
                 source_ref=ref,
                 code=identified.code,

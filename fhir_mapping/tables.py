@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from rules.interactions import InteractionClass
 from rules.patient import (
     Agent,
     BiomarkerKind,
@@ -40,6 +41,13 @@ class Drug:
     atc: frozenset[str]
     names: tuple[str, ...]
     source: str
+    #: Labelled interaction classes (``rules.interactions.InteractionClass``).
+    classes: frozenset[str] = frozenset()
+
+    @property
+    def is_comedication(self) -> bool:
+        """Interaction drugs become co-medications, not therapy exposures."""
+        return self.cyp3a4 is not None or bool(self.classes)
 
 
 _WORD = re.compile(r"\w+")
@@ -90,6 +98,9 @@ def drug_table() -> DrugTable:
                 names=tuple(str(n).lower() for n in (row.get("names") or []))
                 + tuple(str(n).lower() for n in (row.get("brands") or [])),
                 source=str(row["source"]),
+                classes=frozenset(
+                    InteractionClass(str(c)).value for c in row.get("interaction_classes") or ()
+                ),
             )
         )
     by_rxnorm: dict[str, Drug] = {}

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules.interactions import InteractionClass  # noqa: F401  (registers comedication_class)
 from rules.knowledge import (
     Criterion,
     KbMeta,

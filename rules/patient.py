@@ -476,8 +476,11 @@ class DiseaseStatus:
 
 @dataclass(frozen=True, slots=True)
 class CoMedication:
+    """A non-sarcoma drug that matters for interactions: its CYP3A4 role (if any) and its
+    labelled interaction classes (``rules.interactions.InteractionClass`` values)."""
+
     agent: Agent
-    role: CypRole
+    role: CypRole | None
     status: TherapyStatus
     source_ref: str
     code: Code | None = None
@@ -486,6 +489,7 @@ class CoMedication:
     is_draft: bool = False
     is_selected: bool = False
     order_id: str | None = None
+    classes: frozenset[str] = frozenset()
 
     @property
     def is_current(self) -> bool:

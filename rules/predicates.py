@@ -636,7 +636,7 @@ def comedication(ctx: Context, a: ComedicationParams) -> Findings:
         Finding(
             f"Co-medication {c.agent.ingredient or (c.code.display if c.code else 'drug')}"
             f"{' (draft order)' if c.is_draft else ''}: "
-            f"{c.role.value.replace('-', ' ')} of CYP3A4",
+            f"{c.role.replace('-', ' ') if c.role else 'no role'} of CYP3A4",
             c.source_ref,
             c.order_id if c.is_draft and c.source_ref in in_focus else None,
         )

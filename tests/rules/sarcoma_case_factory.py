@@ -80,6 +80,26 @@ DRUGS: dict[str, tuple[str | None, str | None, bool]] = {
     "carbamazepine": ("2002", None, False),
     "fluconazole": (None, None, False),
 }
+#: Co-medications matched by name only in drugs.yaml (no verified code).
+DRUGS.update(
+    {
+        name: (None, None, False)
+        for name in (
+            "diltiazem",
+            "efavirenz",
+            "bosentan",
+            "dexamethasone",
+            "omeprazole",
+            "famotidine",
+            "pantoprazole",
+            "ondansetron",
+            "methadone",
+            "simvastatin",
+            "warfarin",
+            "tacrolimus",
+        )
+    }
+)
 HGNC = {"KIT": "HGNC:6342", "PDGFRA": "HGNC:8803", "ALK": "HGNC:427", "NTRK1": "HGNC:8031",
         "NTRK2": "HGNC:8032", "NTRK3": "HGNC:8033", "ETV6": "HGNC:3495"}  # fmt: skip
 
@@ -177,7 +197,8 @@ def build_patient(spec: dict[str, Any]) -> Patient:
     comeds = tuple(
         CoMedication(
             agent=_agent(c["drug"]),
-            role=CypRole(c["role"]),
+            role=CypRole(c["role"]) if c.get("role") else None,
+            classes=frozenset(c.get("classes", ())),
             status=TherapyStatus(c.get("status", "draft" if c.get("draft") else "active")),
             source_ref=c.get("ref", f"MedicationRequest/cm-{i}"),
             is_draft=bool(c.get("draft")),
