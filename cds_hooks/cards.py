@@ -521,7 +521,7 @@ def _summary_card(
         )
         # The recommended suggestion belongs to the lead recommendation (the earliest step of
         # the sequence); the options of later steps are offered, not recommended.
-        if index == 0 and own and not any(s.is_recommended for s in own):
+        if index == 0 and own and rec.setting_confirmed and not any(s.is_recommended for s in own):
             own[0] = own[0].model_copy(update={"is_recommended": True})
         elif index > 0:
             own = [s.model_copy(update={"is_recommended": None}) for s in own]

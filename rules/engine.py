@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from rules.extent import Extent
 from rules.knowledge import ActionSpec, Rule
 from rules.loader import BoundCriterion, CompiledRule, KnowledgeBase
 from rules.patient import Patient
@@ -23,12 +24,23 @@ from rules.results import (
     SuggestedAction,
     TherapyOption,
 )
+from rules.setting import current_setting
 
 #: Code system of the KB's override reasons (a URN: the vocabulary is local to this KB).
 OVERRIDE_SYSTEM = "urn:sarcoma-cds:override-reason"
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _CREATING = frozenset({"create-medication-request", "replace-draft"})
+#: Wording of advanced-disease advice when the extent of disease is not recorded.
+ADVANCED_ONLY = "For advanced or unresectable disease"
+UNKNOWN_EXTENT_NOTE = (
+    "The extent of disease is not recorded: this applies to advanced or unresectable disease "
+    "only (not to localized or completely resected disease). Record the stage, metastases or "
+    "disease status before ordering."
+)
+UNKNOWN_EXTENT_FINDING = (
+    "Extent of disease not recorded (no stage, metastasis, disease status or resection on record)"
+)
 
 
 def _check(criterion: BoundCriterion, ctx: Context) -> Findings:
@@ -116,6 +128,21 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
     for criterion in compiled.unless:
         if _check(criterion, ctx):
             return None
+    setting_confirmed = True
+    summary, what = rule.then.summary, rule.then.what
+    if rule.setting == "advanced":
+        setting = ctx.setting
+        if setting.extent in (Extent.LOCALIZED, Extent.NO_EVIDENCE_OF_DISEASE):
+            return None  # advanced-disease advice for localized or resected disease: silent
+        if setting.extent is Extent.UNKNOWN:
+            setting_confirmed = False
+            summary = f"{ADVANCED_ONLY}: {summary}"
+            what = f"{what} {UNKNOWN_EXTENT_NOTE}"
+            findings.append(Finding(UNKNOWN_EXTENT_FINDING, None))
+        else:
+            for index, fact in enumerate(setting.facts[:3]):
+                text = f"Setting: {setting.text()} ({fact.text})" if index == 0 else fact.text
+                findings.append(Finding(text if index == 0 else f"Extent: {text}", fact.source_ref))
     order_ids = tuple(dict.fromkeys(f.order_id for f in findings if f.order_id is not None))
     if ctx.hook in ORDER_HOOKS and not order_ids:
         return None
@@ -123,6 +150,9 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
     actions: list[SuggestedAction] = []
     for spec in rule.then.actions:
         actions.extend(_actions(spec, kb, order_ids))
+    if not setting_confirmed:
+        # Extent of disease unknown: the order stays available but is not the recommended one.
+        actions = [replace(a, recommended=False) for a in actions]
     contraindicated: list[DrugRef] = []
     for drug in rule.then.contraindicated_drugs:
         contraindicated.extend(vs.drug_ref(member) for member in vs.drug_members(drug))
@@ -147,8 +177,8 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
         kind=rule.then.kind,
         indicator=rule.then.indicator,
         title=rule.title,
-        summary=rule.then.summary,
-        what=rule.then.what,
+        summary=summary,
+        what=what,
         histology=rule.histology,
         line=rule.line,
         findings=_dedupe(findings),
@@ -174,6 +204,7 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
             CodeRef(OVERRIDE_SYSTEM, reason.code, reason.display)
             for reason in kb.meta.override_reasons
         ),
+        setting_confirmed=setting_confirmed,
     )
 
 
@@ -214,6 +245,7 @@ def evaluate(patient: Patient, kb: KnowledgeBase, as_of: date, hook: str) -> lis
         as_of=as_of,
         hook=hook,
         lines=patient.lines_of_therapy(),
+        setting=current_setting(patient),
         labels={h.id: h.label for h in kb.meta.histologies},
     )
     recs: list[Recommendation] = []

@@ -322,6 +322,13 @@ class Rule(BaseModel):
     )
     histology: Key
     line: int | None = Field(default=None, ge=0, le=9)
+    setting: Literal["advanced"] | None = Field(
+        default=None,
+        description=(
+            "advanced: advice for advanced or unresectable disease only; silent for localized "
+            "or resected disease, hedged (no recommended order) when the extent is not recorded"
+        ),
+    )
     hooks: list[Hook] = Field(min_length=1)
     when: list[Criterion] = Field(min_length=1)
     unless: list[Criterion] = Field(default_factory=list)

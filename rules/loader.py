@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules import predicates_setting  # noqa: F401  (registers the disease-setting predicates)
 from rules.interactions import InteractionClass  # noqa: F401  (registers comedication_class)
 from rules.knowledge import (
     Criterion,
@@ -381,6 +382,11 @@ def _check_rule(
             f"{where}: unknown regulatory citation {key}"
             for key in note.citations
             if key not in sources
+        )
+    if rule.line is not None and rule.line >= 1 and rule.setting is None:
+        problems.append(
+            f"{where}: a rule for a line of therapy needs setting: advanced (advanced-disease "
+            "advice must not fire for localized or resected disease)"
         )
     if rule.then.kind in {"warning"} and rule.then.indicator == "info":
         problems.append(f"{where}: a warning rule needs indicator warning or critical")

@@ -19,6 +19,8 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import total_ordering
 
+from rules.extent import ExtentFact, GistRiskAssessment, Resection
+
 __all__ = [
     "Agent",
     "Biomarker",
@@ -165,6 +167,8 @@ class StopReason(StrEnum):
 class TreatmentIntent(StrEnum):
     CURATIVE = "curative"
     PALLIATIVE = "palliative"
+    ADJUVANT = "adjuvant"
+    NEOADJUVANT = "neoadjuvant"
 
 
 class DiseaseStatusValue(StrEnum):
@@ -172,6 +176,8 @@ class DiseaseStatusValue(StrEnum):
     STABLE = "stable"
     IMPROVED = "improved"
     UNDETERMINED = "undetermined"
+    NO_EVIDENCE_OF_DISEASE = "no-evidence-of-disease"  # complete remission / not detected
+    DISTANT_METASTASIS = "distant-metastasis"
 
 
 class CypRole(StrEnum):
@@ -548,12 +554,18 @@ _REASON_PRIORITY = {
 }
 
 
+#: Recorded intents outside the advanced setting: such courses are never lines of therapy.
+_NON_ADVANCED_INTENTS = frozenset(
+    {TreatmentIntent.CURATIVE, TreatmentIntent.ADJUVANT, TreatmentIntent.NEOADJUVANT}
+)
+
+
 def _line_eligible(exposure: TherapyExposure) -> bool:
     return (
         not exposure.is_draft
         and exposure.agent.antineoplastic
         and exposure.agent.ingredient is not None
-        and exposure.intent is not TreatmentIntent.CURATIVE
+        and exposure.intent not in _NON_ADVANCED_INTENTS
         and exposure.status not in (TherapyStatus.CANCELLED, TherapyStatus.DRAFT)
         and exposure.start is not None
     )
@@ -566,7 +578,8 @@ def derive_lines_of_therapy(
     """Order the advanced-setting, cancer-directed exposures into lines of therapy.
 
     Rules (documented so that a card can explain them):
-    * only recognised antineoplastic agents, not drafts, not cancelled, not curative-intent,
+    * only recognised antineoplastic agents, not drafts, not cancelled, not curative-,
+      adjuvant- or neoadjuvant-intent (lines count advanced-setting exposures only),
       and only exposures with a start date (undated exposures cannot be ordered);
     * an exposure joins the current line if its agent is already in it (dose change, renewal)
       or if it starts within ``COMBINATION_WINDOW_DAYS`` of the line's start (combination);
@@ -668,6 +681,10 @@ class Patient:
     comedications: tuple[CoMedication, ...] = ()
     therapeutic_implications: tuple[TherapeuticImplication, ...] = ()
     birth_date: PartialDate | None = None
+    # Disease setting (rules.extent): extent facts, resections, GIST risk assessments.
+    extent_facts: tuple[ExtentFact, ...] = ()
+    resections: tuple[Resection, ...] = ()
+    gist_risk: tuple[GistRiskAssessment, ...] = ()
 
     # -- diagnoses ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rules.extent import Extent
 from rules.patient import (
     Biomarker,
     BiomarkerKind,
@@ -31,6 +32,7 @@ from rules.patient import (
     TherapyStatus,
 )
 from rules.results import Finding
+from rules.setting import Setting
 from rules.valuesets import ATC, RXNORM, ValueSets
 
 Findings = tuple[Finding, ...]
@@ -44,6 +46,8 @@ class Context:
     hook: str
     lines: tuple[LineOfTherapy, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: The current disease setting (rules.setting), computed once per evaluation.
+    setting: Setting = field(default_factory=lambda: Setting(Extent.UNKNOWN))
     # Findings per criterion within one evaluation: rules share criteria (histology, draft
     # order of a drug...), and a predicate is a pure function of the patient and its params.
     memo: dict[str, Findings] = field(default_factory=dict)

@@ -123,6 +123,9 @@ class Recommendation:
     #: False until a clinician role has signed the rule off; the card then says so.
     clinically_reviewed: bool = False
     override_reasons: tuple[CodeRef, ...] = ()
+    #: For advanced-disease rules: False when the extent of disease is not recorded (the card
+    #: then says "for advanced or unresectable disease" and recommends no order).
+    setting_confirmed: bool = True
 
     @property
     def review_line(self) -> str:

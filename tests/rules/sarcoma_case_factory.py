@@ -9,6 +9,11 @@ cases that must stay silent. The patient facts are deliberately terse, e.g.::
     drafts: [{drug: imatinib, mg: 400, id: mr-1}]
     status: [{value: progression, date: 2025-01}]
     comeds: [{drug: clarithromycin, role: strong-inhibitor}]
+    extent: [{extent: metastatic, source: secondary-condition, date: 2025-03, site: liver}]
+    resections: [{date: 2025-04, residual: R0}]
+    gist_risk: [{risk: high}]  or  [{size_cm: 6, mitoses: 8, site: gastric}]
+
+``therapy`` entries take ``intent`` (adjuvant, neoadjuvant, palliative, curative).
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ from typing import Any
 
 import yaml
 
+from rules.extent import (
+    Extent,
+    ExtentFact,
+    ExtentSource,
+    GistRisk,
+    GistRiskAssessment,
+    Resection,
+    ResidualTumour,
+)
 from rules.patient import (
     Agent,
     Biomarker,
@@ -44,6 +58,7 @@ from rules.patient import (
     StopReason,
     TherapyExposure,
     TherapyStatus,
+    TreatmentIntent,
 )
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -170,6 +185,7 @@ def build_patient(spec: dict[str, Any]) -> Patient:
                 end=_date(t.get("end")),
                 stop_reason=StopReason(t["stop"]) if "stop" in t else None,
                 dose=_dose(t),
+                intent=TreatmentIntent(t["intent"]) if "intent" in t else None,
             )
         )
     for i, t in enumerate(spec.get("drafts", []), start=1):
@@ -207,8 +223,45 @@ def build_patient(spec: dict[str, Any]) -> Patient:
         )
         for i, c in enumerate(spec.get("comeds", []), start=1)
     )
+    extent = tuple(
+        ExtentFact(
+            extent=Extent(e["extent"]),
+            source=ExtentSource(e.get("source", "stage")),
+            text=e.get("text", e["extent"]),
+            source_ref=e.get("ref", f"Observation/ext-{i}"),
+            date=_date(e.get("date")),
+            site=e.get("site"),
+            active=bool(e.get("active", True)),
+        )
+        for i, e in enumerate(spec.get("extent", []), start=1)
+    )
+    resections = tuple(
+        Resection(
+            source_ref=r.get("ref", f"Procedure/rx-{i}"),
+            text=r.get("text", "resection of primary tumour"),
+            date=_date(r.get("date")),
+            residual=ResidualTumour(r["residual"]) if "residual" in r else None,
+        )
+        for i, r in enumerate(spec.get("resections", []), start=1)
+    )
+    risks = tuple(
+        GistRiskAssessment(
+            source_ref=g.get("ref", f"Observation/risk-{i}"),
+            risk=GistRisk(g["risk"]) if "risk" in g else None,
+            text=g.get("text"),
+            date=_date(g.get("date")),
+            size_cm=Decimal(str(g["size_cm"])) if "size_cm" in g else None,
+            mitoses_per_5mm2=Decimal(str(g["mitoses"])) if "mitoses" in g else None,
+            site=g.get("site"),
+            rupture=g.get("rupture"),
+        )
+        for i, g in enumerate(spec.get("gist_risk", []), start=1)
+    )
     return Patient(
         patient_id=spec.get("id", "p1"),
+        extent_facts=extent,
+        resections=resections,
+        gist_risk=risks,
         diagnoses=diagnoses,
         biomarkers=biomarkers,
         exposures=tuple(exposures),
@@ -229,6 +282,7 @@ class Case:
     summary_contains: tuple[str, ...] = ()
     actions: tuple[dict[str, Any], ...] = ()
     contraindicated: tuple[str, ...] = ()
+    recommended: bool | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -237,7 +291,7 @@ class Case:
 
 
 _CASE_KEYS = {"name", "hook", "as_of", "patient", "expect", "indicator", "summary_contains",
-              "actions", "contraindicated"}  # fmt: skip
+              "actions", "contraindicated", "recommended"}  # fmt: skip
 
 
 def load_case_file(path: Path) -> list[Case]:
@@ -261,6 +315,7 @@ def load_case_file(path: Path) -> list[Case]:
                 summary_contains=tuple(raw.get("summary_contains", [])),
                 actions=tuple(raw.get("actions", [])),
                 contraindicated=tuple(raw.get("contraindicated", [])),
+                recommended=raw.get("recommended"),
                 raw=raw,
             )
         )

@@ -54,6 +54,9 @@ def test_rule_case(case: Case) -> None:
         assert _action_matches(expected, rec), f"missing action {expected} in {rec.actions}"
     got = {d.id for d in rec.contraindicated}
     assert set(case.contraindicated) <= got
+    if case.recommended is not None:
+        recommended = any(a.recommended for a in rec.actions)
+        assert recommended is case.recommended, f"recommended order: {recommended}"
 
 
 def test_every_rule_has_firing_and_silent_cases() -> None:
