@@ -72,10 +72,24 @@ SCT_OTHER_STOPS = frozenset(
 )
 SCT_CURATIVE = "373808002"
 SCT_PALLIATIVE = "363676003"
+SCT_ADJUVANT = "373846009"  # "Adjuvant - intent" (mCODE STU4 VS_Other.fsh comment; MII onko maps)
+SCT_NEOADJUVANT = "373847000"  # "Neo-adjuvant - intent" (MII/Senologie ConceptMap)
 SCT_IMPROVED = "268910001"
 SCT_STABLE = "359746009"
 SCT_WORSENED = "271299001"
 SCT_UNDETERMINED = "709137006"
+# No evidence of disease / remission / distant metastasis (mCODE ConditionStatusTrend values):
+# 260415000 "Not detected" (mCODE STU1 ConditionStatusTrendVS; STU4 VS_Other.fsh comment),
+# 281900007 "No abnormality detected" (STU4 VS_Other.fsh comment, FHIR-32837),
+# 550991000124107 / 103338009 full remission (disorder / qualifier; STU4 ConditionStatusTrendMaxVS),
+# 551001000124108 / 103337004 partial remission (same), 399409002 "Distant metastasis present".
+SCT_NOT_DETECTED = "260415000"
+SCT_NO_ABNORMALITY = "281900007"
+SCT_FULL_REMISSION = "550991000124107"
+SCT_FULL_REMISSION_QUALIFIER = "103338009"
+SCT_PARTIAL_REMISSION = "551001000124108"
+SCT_PARTIAL_REMISSION_QUALIFIER = "103337004"
+SCT_DISTANT_METASTASIS = "399409002"
 
 # --- Sequence Ontology fusion codes (clinical-coding.md §1.3) ----------------------------------
 SO_FUSION_CODES = frozenset({"SO:0001565", "SO:0001886", "SO:1000044", "SO:0002062"})

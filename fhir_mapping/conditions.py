@@ -83,6 +83,13 @@ def _status(concept: Any, system: str) -> str | None:
     return None
 
 
+def is_refuted(resource: Mapping[str, Any]) -> bool:
+    """Refuted or entered-in-error: never read (neither as diagnosis nor as extent)."""
+    return (
+        _status(resource.get("verificationStatus"), CONDITION_VER_STATUS) in _IGNORED_VERIFICATION
+    )
+
+
 def map_condition(
     resource: Mapping[str, Any],
 ) -> tuple[Diagnosis | None, list[MappingIssue]]:

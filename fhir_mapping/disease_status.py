@@ -9,7 +9,14 @@ from fhir_mapping.codes import (
     LNC_DISEASE_STATUS,
     LNC_TREATMENT_RESPONSE,
     LOINC,
+    SCT_DISTANT_METASTASIS,
+    SCT_FULL_REMISSION,
+    SCT_FULL_REMISSION_QUALIFIER,
     SCT_IMPROVED,
+    SCT_NO_ABNORMALITY,
+    SCT_NOT_DETECTED,
+    SCT_PARTIAL_REMISSION,
+    SCT_PARTIAL_REMISSION_QUALIFIER,
     SCT_STABLE,
     SCT_UNDETERMINED,
     SCT_WORSENED,
@@ -29,6 +36,15 @@ _VALUES = {
     SCT_STABLE: DiseaseStatusValue.STABLE,
     SCT_WORSENED: DiseaseStatusValue.PROGRESSION,
     SCT_UNDETERMINED: DiseaseStatusValue.UNDETERMINED,
+    # complete remission or nothing detected: no evidence of disease
+    SCT_NOT_DETECTED: DiseaseStatusValue.NO_EVIDENCE_OF_DISEASE,
+    SCT_NO_ABNORMALITY: DiseaseStatusValue.NO_EVIDENCE_OF_DISEASE,
+    SCT_FULL_REMISSION: DiseaseStatusValue.NO_EVIDENCE_OF_DISEASE,
+    SCT_FULL_REMISSION_QUALIFIER: DiseaseStatusValue.NO_EVIDENCE_OF_DISEASE,
+    # partial remission: disease still present, improving
+    SCT_PARTIAL_REMISSION: DiseaseStatusValue.IMPROVED,
+    SCT_PARTIAL_REMISSION_QUALIFIER: DiseaseStatusValue.IMPROVED,
+    SCT_DISTANT_METASTASIS: DiseaseStatusValue.DISTANT_METASTASIS,
 }
 _CODES = frozenset({LNC_DISEASE_STATUS, LNC_TREATMENT_RESPONSE})
 #: LOINC Observation codes read as disease status.
@@ -68,6 +84,6 @@ def map_disease_status(
         MappingIssue(
             "unmapped-value",
             ref,
-            "disease status value is not one of the ConditionStatusTrend codes; skipped",
+            "disease status value is not one of the ConditionStatusTrend(Max) codes; skipped",
         )
     ]

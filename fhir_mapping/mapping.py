@@ -11,6 +11,7 @@ from fhir_mapping import (
     conditions,
     disease_status,
     drafts,
+    extent,
     genomics,
     medications,
     prefilter,
@@ -21,6 +22,7 @@ from fhir_mapping.codes import as_dict, as_str, concept_codes, reference_of
 from fhir_mapping.dates import effective_date, parse_date
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.parse import OTHER_VERSION_TYPES, check_resource, other_version
+from rules.extent import ExtentFact
 from rules.patient import (
     Biomarker,
     Code,
@@ -62,6 +64,7 @@ class _Builder:
         self.implications: list[TherapeuticImplication] = []
         self.unchecked: list[drafts.UncheckedOrder] = []
         self.birth_date: PartialDate | None = None
+        self.extent_facts: list[ExtentFact] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -110,16 +113,29 @@ class _Builder:
         self.birth_date = parse_date(cleaned.get("birthDate"))
 
     def condition(self, raw: Mapping[str, Any]) -> None:
-        if not conditions.is_candidate(raw) or self._other_patient(raw):
+        candidate = conditions.is_candidate(raw)
+        secondary = not candidate and extent.may_be_secondary(raw)
+        if not (candidate or secondary) or self._other_patient(raw):
             return
         cleaned = self._checked(raw)
         if cleaned is None:
+            return
+        if conditions.is_refuted(cleaned):
+            return
+        if not candidate:
+            # A secondary cancer condition: an extent fact, never a diagnosis.
+            fact, fact_issues = extent.secondary_condition(cleaned)
+            self.issues.extend(fact_issues)
+            if fact is not None:
+                self.extent_facts.append(fact)
             return
         diagnosis, issues = conditions.map_condition(cleaned)
         self.issues.extend(issues)
         if diagnosis is None:
             return
         self.diagnoses.append(diagnosis)
+        self.extent_facts.extend(extent.primary_condition_facts(cleaned, diagnosis.source_ref))
+        self._behaviour(diagnosis)
         notes = text_findings.note_texts(cleaned)
         if notes:
             self._text_pass(notes, diagnosis.source_ref, diagnosis.code, diagnosis.recorded, ())
@@ -144,8 +160,9 @@ class _Builder:
             return
         is_status = coded and kind is None and disease_status.is_disease_status(raw)
         is_histology = coded and kind is None and conditions.is_histology_observation(raw)
+        staging = extent.staging_kind(raw) if coded and kind is None else None
         texts: list[str] = []
-        if kind is None and not is_status and not is_histology:
+        if kind is None and not is_status and not is_histology and staging is None:
             if not prefilter.may_carry_text(raw):
                 return  # unrelated lab without any text: never validated
             texts = text_findings.observation_texts(raw)
@@ -163,11 +180,18 @@ class _Builder:
             if status is not None:
                 self.statuses.append(status)
             return
+        if staging is not None:
+            fact, issues = extent.map_staging_observation(cleaned, staging)
+            self.issues.extend(issues)
+            if fact is not None:
+                self.extent_facts.append(fact)
+            return
         if is_histology:
             diagnosis, issues = conditions.map_histology_observation(cleaned)
             self.issues.extend(issues)
             if diagnosis is not None:
                 self.diagnoses.append(diagnosis)
+                self._behaviour(diagnosis)
             return
         code = next(concept_codes(cleaned.get("code")), Code("text", "text"))
         if kind is None:
@@ -188,6 +212,11 @@ class _Builder:
         if notes:
             coded_genes = [g.symbol for b in found for g in b.genes]
             self._text_pass(notes, ref, code, effective_date(cleaned), coded_genes)
+
+    def _behaviour(self, diagnosis: Diagnosis) -> None:
+        fact = extent.behaviour_fact(diagnosis)
+        if fact is not None:
+            self.extent_facts.append(fact)
 
     def _text_pass(
         self,
@@ -321,6 +350,7 @@ class _Builder:
             comedications=tuple(self.comedications),
             therapeutic_implications=tuple(self.implications),
             birth_date=self.birth_date,
+            extent_facts=tuple(self.extent_facts),
         )
         return MappingResult(
             patient=patient, issues=tuple(self.issues), unchecked=tuple(self.unchecked)

@@ -15,8 +15,10 @@ from typing import Any
 from fhir_mapping.codes import (
     ATC,
     RXNORM,
+    SCT_ADJUVANT,
     SCT_COMPLETED_STOP,
     SCT_CURATIVE,
+    SCT_NEOADJUVANT,
     SCT_OTHER_STOPS,
     SCT_PALLIATIVE,
     SCT_PROGRESSION_STOP,
@@ -348,16 +350,54 @@ def _stop_reason(
     return StopReason.UNKNOWN, None
 
 
+_INTENT_CODES = {
+    SCT_CURATIVE: TreatmentIntent.CURATIVE,
+    SCT_PALLIATIVE: TreatmentIntent.PALLIATIVE,
+    SCT_ADJUVANT: TreatmentIntent.ADJUVANT,
+    SCT_NEOADJUVANT: TreatmentIntent.NEOADJUVANT,
+}
+_INTENT_WORDS = (
+    (re.compile(r"\bneo-?\s?adjuvant\b", re.IGNORECASE), TreatmentIntent.NEOADJUVANT),
+    (re.compile(r"\badjuvant\b", re.IGNORECASE), TreatmentIntent.ADJUVANT),
+    (re.compile(r"\bpalliative\b", re.IGNORECASE), TreatmentIntent.PALLIATIVE),
+)
+
+
+def _intent_of(concept: Any) -> TreatmentIntent | None:
+    for code in concept_codes(concept):
+        if code.system == SNOMED and code.code in _INTENT_CODES:
+            return _INTENT_CODES[code.code]
+    texts = [concept_text(concept), *(c.display for c in concept_codes(concept))]
+    for text in texts:
+        for pattern, intent in _INTENT_WORDS:
+            if text and pattern.search(text):
+                return intent
+    return None
+
+
 def _intent(resource: Mapping[str, Any]) -> TreatmentIntent | None:
+    """Treatment intent: the mCODE treatment-intent extension (any url naming "intent"), then
+    ``courseOfTherapyType``, then the wording of ``reasonCode`` / ``reasonReference.display``."""
     for ext in as_list(resource.get("extension")):
         ext_map = as_dict(ext)
         if "intent" not in (as_str(ext_map.get("url")) or "").lower():
             continue
-        for code in concept_codes(ext_map.get("valueCodeableConcept")):
-            if code.system == SNOMED and code.code == SCT_CURATIVE:
-                return TreatmentIntent.CURATIVE
-            if code.system == SNOMED and code.code == SCT_PALLIATIVE:
-                return TreatmentIntent.PALLIATIVE
+        found = _intent_of(ext_map.get("valueCodeableConcept"))
+        if found is not None:
+            return found
+    found = _intent_of(resource.get("courseOfTherapyType"))
+    if found is not None:
+        return found
+    for concept in as_list(resource.get("reasonCode")):
+        found = _intent_of(concept)
+        if found is not None:
+            return found
+    for reference in as_list(resource.get("reasonReference")):
+        display = as_str(as_dict(reference).get("display"))
+        if display:
+            found = _intent_of({"text": display})
+            if found is not None:
+                return found
     return None
 
 

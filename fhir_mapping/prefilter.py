@@ -5,7 +5,7 @@ more than JSON parsing, so an Observation is only classified, validated and mapp
 
 * one of its ``code.coding[*].code`` values is a code the mapping reads (genomic variant,
   single-gene test, therapeutic implication, molecular consequence, disease status,
-  histology), or
+  histology, TNM stage group or M category), or
 * it carries one of the elements the conservative free-text pass reads
   (``valueString``, ``valueCodeableConcept``, ``component``, ``note``); those are then checked
   for a gene symbol (:func:`fhir_mapping.text_findings.mentions_gene`).
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from fhir_mapping import conditions, disease_status, genomics
+from fhir_mapping import conditions, disease_status, extent, genomics
 from fhir_mapping.codes import LNC_VARIANT
 from fhir_mapping.tables import genomic_tests
 
@@ -42,6 +42,7 @@ def relevant_observation_codes() -> frozenset[str]:
             genomics.CONSEQUENCE_CODE,
             *disease_status.STATUS_CODES,
             conditions.LNC_HISTOLOGY_OBSERVATION,
+            *extent.staging_observation_codes(),
         }
     )
 

@@ -30,6 +30,11 @@ def _load(name: str) -> Mapping[str, Any]:
     return data
 
 
+def load_table(name: str) -> Mapping[str, Any]:
+    """A data table under ``fhir_mapping/data`` (a YAML mapping)."""
+    return _load(name)
+
+
 # --- drugs ---------------------------------------------------------------------------------------
 
 

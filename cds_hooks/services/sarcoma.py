@@ -42,6 +42,14 @@ GENOMIC_LOINC = (
     "93806-8",  # EWSR1 rearrangements
     "93808-4",  # MDM2 amplification
 )
+STAGING_LOINC = (
+    "21907-1", "21901-4", "21913-9",  # TNM M category: clinical, pathologic, other
+    "21908-9", "21902-2", "21914-7",  # TNM stage group: clinical, pathologic, other
+)  # fmt: skip
+#: mCODE STU3+ staging Observation codes (SNOMED CT observables: M category, cM, pM; TNM,
+#: clinical and pathologic stage grouping).
+STAGING_SNOMED = ("277208005", "399387003", "371497001", "399390009", "399537006", "399588009")
+SNOMED = "http://snomed.info/sct"
 TBD_CODES = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
 STATUS_LOINC = (
     "97509-4",  # mCODE CancerDiseaseStatus
@@ -70,7 +78,9 @@ PREFETCH = (
     PrefetchSpec(
         "observations",
         "Observation?patient={{context.patientId}}&code="
-        + _codes(LOINC, GENOMIC_LOINC + STATUS_LOINC)
+        + _codes(LOINC, GENOMIC_LOINC + STATUS_LOINC + STAGING_LOINC)
+        + ","
+        + _codes(SNOMED, STAGING_SNOMED)
         + f",{TBD_CODES}|therapeutic-implication,{TBD_CODES}|molecular-consequence&_count=200",
     ),
     PrefetchSpec("medications", "MedicationRequest?patient={{context.patientId}}&_count=200"),
@@ -79,9 +89,10 @@ PREFETCH = (
 USAGE = (
     "Needs the patient's Conditions (ICD-O-3, SNOMED CT or ICD-10-CM coded histology), "
     "genomic Observations (KIT, PDGFRA, NTRK, ALK; Genomics Reporting IG, mCODE or single-gene "
-    "LOINC tests), CancerDiseaseStatus Observations and MedicationRequests with status and "
-    "statusReason. Missing prefetch keys are fetched from fhirServer; without either the "
-    "service answers 412. Advice is decision support for sarcoma specialists, not orders."
+    "LOINC tests), CancerDiseaseStatus and TNM staging Observations and MedicationRequests "
+    "with status, statusReason and treatment intent. Missing prefetch keys are fetched from "
+    "fhirServer; without either the service answers 412. Advice is decision support for "
+    "sarcoma specialists, not orders."
 )
 
 

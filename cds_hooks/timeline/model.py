@@ -23,8 +23,13 @@ from rules.patient import (
     Patient,
     ResultValue,
     StopReason,
+    TherapyExposure,
+    TreatmentIntent,
 )
 from rules.results import Recommendation
+from rules.setting import current_setting
+
+_PERIOPERATIVE = (TreatmentIntent.ADJUVANT, TreatmentIntent.NEOADJUVANT, TreatmentIntent.CURATIVE)
 
 
 def read_patient_data(
@@ -73,6 +78,9 @@ class Timeline:
     lines: list[LineOfTherapy] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    setting: str = "extent of disease not recorded"
+    #: Adjuvant / neoadjuvant / curative-intent courses: shown apart from the advanced lines.
+    perioperative: list[TherapyExposure] = field(default_factory=list)
 
 
 STATUS_TONE = {
@@ -80,6 +88,8 @@ STATUS_TONE = {
     DiseaseStatusValue.STABLE: ("stable", "neutral"),
     DiseaseStatusValue.IMPROVED: ("improved", "good"),
     DiseaseStatusValue.UNDETERMINED: ("undetermined", "neutral"),
+    DiseaseStatusValue.NO_EVIDENCE_OF_DISEASE: ("no evidence of disease", "good"),
+    DiseaseStatusValue.DISTANT_METASTASIS: ("distant metastasis", "bad"),
 }
 LINE_TONE = {
     StopReason.PROGRESSION: "bad",
@@ -143,6 +153,8 @@ def build_timeline(prefetch: dict[str, Any], patient_id: str, kb: Any, as_of: dt
         as_of=as_of,
         lines=list(patient.lines_of_therapy()),
         recommendations=recommendations,
+        setting=current_setting(patient).text(),
+        perioperative=[e for e in patient.historical_exposures() if e.intent in _PERIOPERATIVE],
     )
     for diagnosis in patient.diagnoses:
         label = diagnosis.histology.value.replace("-", " ")

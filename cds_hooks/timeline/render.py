@@ -162,6 +162,20 @@ def render_page(timeline: Timeline) -> str:
         if timeline.lines
         else "<p>No line of therapy on record.</p>"
     )
+    periop_rows = "".join(
+        f'<tr data-testid="perioperative-row"><td>{escape(e.intent.value if e.intent else "")}</td>'
+        f"<td>{escape(e.agent.ingredient or '')}</td>"
+        f"<td>{escape(e.start.isoformat() if e.start else 'unknown')}</td>"
+        f"<td>{escape(e.end.isoformat() if e.end else 'ongoing')}</td></tr>"
+        for e in timeline.perioperative
+    )
+    periop_table = (
+        "<h2>Adjuvant and neoadjuvant therapy (not lines of therapy)</h2><table><thead><tr>"
+        "<th>Intent</th><th>Agent</th><th>Start</th><th>Stop</th></tr></thead>"
+        f"<tbody>{periop_rows}</tbody></table>"
+        if timeline.perioperative
+        else ""
+    )
     recommendations = "".join(_recommendation_html(r) for r in timeline.recommendations) or (
         "<p>No recommendation.</p>"
     )
@@ -178,7 +192,9 @@ def render_page(timeline: Timeline) -> str:
         "font-weight:bold}.ref,.small{color:#566573;font-size:12px}</style></head><body>"
         f'<h1 data-testid="patient">{title} <span class="small">Patient/'
         f"{escape(timeline.patient_id)}, as of {timeline.as_of.isoformat()}</span></h1>"
-        f"{render_svg(timeline)}<h2>Lines of therapy</h2>{lines_table}"
+        f'<p data-testid="setting"><b>Setting:</b> {escape(timeline.setting)}</p>'
+        f"{render_svg(timeline)}<h2>Lines of therapy (advanced disease)</h2>{lines_table}"
+        f"{periop_table}"
         f"<h2>Recommended next step</h2>{recommendations}"
         '<p class="small">Decision support for sarcoma specialists, not an order. Nothing shown '
         "here is stored by the service.</p></body></html>"

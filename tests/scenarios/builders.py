@@ -141,6 +141,23 @@ def condition(
     }
 
 
+#: Secondary malignant neoplasm codes (ICD-10-CM, mCODE STU4 SecondaryCancerDisorderVS).
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+METASTASIS_CODES = {
+    "liver": ("C78.7", "Secondary malignant neoplasm of liver and intrahepatic bile duct"),
+    "lung": ("C78.0", "Secondary malignant neoplasm of lung"),
+    "peritoneum": ("C78.6", "Secondary malignant neoplasm of retroperitoneum and peritoneum"),
+}
+
+
+def metastasis(site: str = "liver", *, onset: str = "2024-03-05") -> dict[str, Any]:
+    """An active secondary cancer Condition (ICD-10-CM C78.x) at ``site``."""
+    code, display = METASTASIS_CODES[site]
+    resource = condition("secondary", id=f"met-{site}", code=(ICD10CM, code, display))
+    resource["onsetDateTime"] = onset
+    return resource
+
+
 def _gene_component(symbol: str) -> dict[str, Any]:
     return {
         "code": {"coding": [{"system": LOINC, "code": "48018-6"}]},

@@ -18,7 +18,7 @@ from tests.scenarios.conftest import (
     marked_unsafe,
 )
 
-GIST = [b.condition("gist")]
+GIST = [b.condition("gist"), b.metastasis("liver")]  # advanced disease
 D842V = [b.pdgfra_d842v(), b.negative("KIT")]
 EXON11 = [b.kit_exon11(), b.negative("PDGFRA")]
 EXON9 = [b.kit_exon9(), b.negative("PDGFRA")]

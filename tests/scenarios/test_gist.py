@@ -7,7 +7,7 @@ import pytest
 from tests.scenarios import builders as b
 from tests.scenarios.conftest import all_actions, card_with, codes, no_card_with, suggested_orders
 
-GIST = [b.condition("gist")]
+GIST = [b.condition("gist"), b.metastasis("liver")]  # advanced disease
 EXON11 = [b.kit_exon11(), b.negative("PDGFRA")]
 EXON9 = [b.kit_exon9(), b.negative("PDGFRA")]
 D842V = [b.pdgfra_d842v(), b.negative("KIT")]

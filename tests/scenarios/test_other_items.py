@@ -15,9 +15,9 @@ from tests.scenarios.conftest import (
     suggested_orders,
 )
 
-LMS = [b.condition("leiomyosarcoma")]
-LPS = [b.condition("liposarcoma")]
-GIST = [b.condition("gist")]
+LMS = [b.condition("leiomyosarcoma"), b.metastasis("liver")]  # advanced disease
+LPS = [b.condition("liposarcoma"), b.metastasis("liver")]  # advanced disease
+GIST = [b.condition("gist"), b.metastasis("liver")]  # advanced disease
 NTRK_NEG = [b.negative("NTRK1", "NTRK2", "NTRK3")]
 AFTER_DOXORUBICIN = [b.completed("doxorubicin", authored="2023-03-01")]
 ANLOTINIB_OK = "12 mg once daily, days 1-14 of each 21-day cycle"
@@ -395,7 +395,8 @@ def test_items13_16_second_line_anlotinib_with_efficacy_limits_and_status(cds):
 
 @pytest.mark.parametrize("histology", ["asps", "ccs"])
 def test_item13_first_line_anlotinib_for_asps_and_ccs(cds, histology):
-    cards = cds(b.patient_view(conditions=[b.condition(histology)], genomics=NTRK_NEG))
+    conditions = [b.condition(histology), b.metastasis("lung")]
+    cards = cds(b.patient_view(conditions=conditions, genomics=NTRK_NEG))
     summary = _summary(cards)
     assert "`anlotinib-first-line-asps-ccs@" in summary["detail"]
     assert "first-line option" in summary["detail"]
