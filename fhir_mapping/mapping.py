@@ -134,6 +134,12 @@ class _Builder:
         if diagnosis is None:
             return
         self.diagnoses.append(diagnosis)
+        if diagnosis.metastatic:
+            # A secondary cancer condition coded with the sarcoma histology (behaviour /6 or
+            # the secondary profile): also an extent fact, with its site.
+            fact, _ = extent.secondary_condition(cleaned)
+            if fact is not None:
+                self.extent_facts.append(fact)
         self.extent_facts.extend(extent.primary_condition_facts(cleaned, diagnosis.source_ref))
         self._behaviour(diagnosis)
         notes = text_findings.note_texts(cleaned)

@@ -121,8 +121,9 @@ _STATUS_EXTENT = {
 def extent_facts(patient: Patient) -> tuple[ExtentFact, ...]:
     """Every fact on record about the extent of disease, from all parts of the model."""
     facts: list[ExtentFact] = list(patient.extent_facts)
+    already = {f.source_ref for f in facts}
     for diagnosis in patient.diagnoses:
-        if diagnosis.metastatic and diagnosis.is_active:
+        if diagnosis.metastatic and diagnosis.is_active and diagnosis.source_ref not in already:
             facts.append(
                 ExtentFact(
                     Extent.METASTATIC,
