@@ -32,6 +32,9 @@ class UncheckedOrder:
     reason: str
     label: str | None = None
     selected: bool = False
+    #: "order": the order could not be checked at all; "dose": the drug was checked, but its
+    #: dose is above the labelled maximum and no dose rule used it.
+    kind: str = "order"
 
 
 def no_medication_chosen(raw: Mapping[str, Any]) -> bool:

@@ -302,6 +302,18 @@ class _Builder:
             is_selected=is_draft and reference in selected,
         )
         self.issues.extend(issues)
+        if is_draft:
+            for issue in issues:
+                if issue.kind == "implausible-dose":
+                    self.unchecked.append(
+                        drafts.UncheckedOrder(
+                            reference=reference,
+                            reason=issue.problem,
+                            label=drafts.label_of(raw),
+                            selected=reference in selected,
+                            kind="dose",
+                        )
+                    )
         if isinstance(mapped, TherapyExposure):
             self.exposures.append(mapped)
         elif isinstance(mapped, CoMedication):

@@ -6,10 +6,8 @@ or pre-2022), then by name/brand as a fallback. Unrecognised medications are not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fhir_mapping.codes import (
@@ -32,13 +30,13 @@ from fhir_mapping.codes import (
     reference_of,
 )
 from fhir_mapping.dates import parse_date, period_end, period_start
+from fhir_mapping.doses import check_plausible, read_dose
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.products import Product, drug_of, product_table
 from fhir_mapping.tables import Drug, drug_table
 from rules.patient import (
     Code,
     CoMedication,
-    Dose,
     PartialDate,
     StopReason,
     TherapyExposure,
@@ -139,172 +137,6 @@ def identify(concepts: list[Any]) -> Identified | None:
             if drug is not None:
                 return Identified(drug, next(concept_codes(concept), None), "name")
     return None
-
-
-# --- dose ----------------------------------------------------------------------------------------
-
-_MASS_FACTORS = {
-    "mg": Decimal(1),
-    "g": Decimal(1000),
-    "ug": Decimal("0.001"),
-    "mcg": Decimal("0.001"),
-    "µg": Decimal("0.001"),
-}
-_PERIOD_DAYS = {
-    "s": Decimal(1) / Decimal(86400),
-    "min": Decimal(1) / Decimal(1440),
-    "h": Decimal(1) / Decimal(24),
-    "d": Decimal(1),
-    "wk": Decimal(7),
-}
-#: Units that count tablets or capsules (UCUM annotations as EHRs and the CDS Hooks Sandbox send
-#: them, and plain words): times the strength of the coded clinical drug, they give milligrams.
-_COUNT_UNITS = frozenset(
-    {
-        "{pill}",
-        "{pills}",
-        "{tbl}",
-        "{tab}",
-        "{tablet}",
-        "{tablets}",
-        "{capsule}",
-        "{capsules}",
-        "{cap}",
-        "{caps}",
-        "tablet",
-        "tablets",
-        "tab",
-        "tabs",
-        "capsule",
-        "capsules",
-        "cap",
-        "caps",
-        "pill",
-        "pills",
-        "1",
-    }
-)
-_COUNT_TEXT = re.compile(r"^\s*1\s+(tablet|capsule|pill)s?\s*$", re.IGNORECASE)
-
-
-def is_count_unit(unit: str | None) -> bool:
-    """True for a tablet/capsule count unit (``{pill}``, ``{tbl}``, ``tablet``, "1 tablet")."""
-    if unit is None:
-        return False
-    text = unit.strip().lower()
-    return text in _COUNT_UNITS or _COUNT_TEXT.match(text) is not None
-
-
-#: FHIR R4 timing-abbreviation codes (v3-GTSAbbreviation) with a fixed daily frequency
-#: (hl7.org/fhir/R4/valueset-timing-abbreviation.html).
-_TIMING_CODES = {"QD": Decimal(1), "BID": Decimal(2), "TID": Decimal(3), "QID": Decimal(4)}
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
-
-
-def _per_day(timing: Mapping[str, Any]) -> Decimal | None:
-    repeat = as_dict(timing.get("repeat"))
-    frequency = _decimal(repeat.get("frequency"))
-    period = _decimal(repeat.get("period"))
-    unit = as_str(repeat.get("periodUnit"))
-    if period is not None and unit in _PERIOD_DAYS and period > 0:
-        return (frequency if frequency is not None else Decimal(1)) / (period * _PERIOD_DAYS[unit])
-    for code in concept_codes(timing.get("code")):
-        if code.code.upper() in _TIMING_CODES:
-            return _TIMING_CODES[code.code.upper()]
-    for coding in as_list(as_dict(timing.get("code")).get("coding")):
-        value = (as_str(as_dict(coding).get("code")) or "").upper()
-        if value in _TIMING_CODES:
-            return _TIMING_CODES[value]
-    return None
-
-
-_WEEKS_ON_OFF = re.compile(r"(\d)\s*weeks?\s*on\W+(\d)\s*weeks?\s*off", re.IGNORECASE)
-_DAYS_OF_CYCLE = re.compile(
-    r"days?\s*1\s*(?:-|\u2013|to|through)\s*(\d{1,2})\s*(?:of|every|q)\s*(?:each\s*|a\s*)?"
-    r"(\d{1,2})[- ]?days?",
-    re.IGNORECASE,
-)
-_SCHEDULE_4_2 = re.compile(r"\bschedule\s*4\s*/\s*2\b", re.IGNORECASE)
-_CONTINUOUS = re.compile(r"\bcontinuous(?:ly)?\b|\bcontinuous daily\b", re.IGNORECASE)
-
-
-def _schedule(text: str) -> tuple[int | None, int | None, bool | None]:
-    if match := _WEEKS_ON_OFF.search(text):
-        on, off = int(match.group(1)), int(match.group(2))
-        return on * 7, (on + off) * 7, off == 0
-    if match := _DAYS_OF_CYCLE.search(text):
-        on, cycle = int(match.group(1)), int(match.group(2))
-        if 0 < on <= cycle:
-            return on, cycle, on == cycle
-    if _SCHEDULE_4_2.search(text):
-        return 28, 42, False
-    if _CONTINUOUS.search(text):
-        return None, None, True
-    return None, None, None
-
-
-def dose_of(dosages: list[Any], strength_mg: Decimal | None = None) -> Dose | None:
-    """The dose of an order; ``strength_mg`` (the coded clinical drug's strength per tablet or
-    capsule) turns a tablet or capsule count into milligrams."""
-    amount: Decimal | None = None
-    unit: str | None = None
-    per_day_total: Decimal | None = None
-    mg_total: Decimal | None = Decimal(0)
-    days_on = cycle = None
-    continuous: bool | None = None
-    found = False
-    for dosage in dosages:
-        dosage_map = as_dict(dosage)
-        for text in (as_str(dosage_map.get("text")), as_str(dosage_map.get("patientInstruction"))):
-            if text and days_on is None and continuous is None:
-                days_on, cycle, continuous = _schedule(text)
-        quantity: Mapping[str, Any] = {}
-        for dose_rate in as_list(dosage_map.get("doseAndRate")):
-            quantity = as_dict(as_dict(dose_rate).get("doseQuantity"))
-            if quantity:
-                break
-        value = _decimal(quantity.get("value"))
-        if value is None:
-            mg_total = None
-            continue
-        found = True
-        this_unit = as_str(quantity.get("code")) or as_str(quantity.get("unit"))
-        factor = _MASS_FACTORS.get((this_unit or "").strip().lower())
-        counted = is_count_unit(this_unit) or is_count_unit(as_str(quantity.get("unit")))
-        if factor is None and strength_mg is not None and counted:
-            value, this_unit, factor = value * strength_mg, "mg", Decimal(1)
-        if amount is None:
-            amount, unit = value, this_unit
-        per_day = _per_day(as_dict(dosage_map.get("timing")))
-        if per_day is not None:
-            per_day_total = (per_day_total or Decimal(0)) + per_day
-        if mg_total is not None and factor is not None and per_day is not None:
-            mg_total += value * factor * per_day
-        else:
-            mg_total = None
-    if not found and days_on is None and continuous is None:
-        return None
-    if continuous is None and days_on is not None and cycle is not None:
-        continuous = days_on >= cycle
-    mg_per_day = mg_total.quantize(Decimal("0.001")).normalize() if found and mg_total else None
-    return Dose(
-        amount=amount,
-        unit=unit,
-        administrations_per_day=per_day_total.normalize() if per_day_total else None,
-        mg_per_day=mg_per_day,
-        days_on=days_on,
-        cycle_days=cycle,
-        continuous=continuous,
-    )
 
 
 # --- status --------------------------------------------------------------------------------------
@@ -463,6 +295,12 @@ def map_medication(
             [],
         )
     issues: list[MappingIssue] = []
+    strength = identified.product.strength_mg if identified.product else None
+    reading = read_dose(dosages, strength)
+    issues += [MappingIssue("unreadable-dose", ref, problem) for problem in reading.problems]
+    dose, implausible = check_plausible(drug.agent.ingredient, reading.dose)
+    if implausible is not None:
+        issues.append(MappingIssue("implausible-dose", ref, implausible))
     if identified.matched_by == "name":
         issues.append(
             MappingIssue(
@@ -481,7 +319,7 @@ def map_medication(
             end=end,
             stop_reason=stop_reason,
             stop_reason_code=stop_code,
-            dose=dose_of(dosages, identified.product.strength_mg if identified.product else None),
+            dose=dose,
             intent=_intent(resource),
             is_draft=is_draft,
             is_selected=is_selected,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -35,10 +35,22 @@ class Product:
 
 
 @dataclass(frozen=True, slots=True)
+class DoseLimit:
+    """The labelled maximum of a drug: per day (oral), or per cycle by body surface (IV)."""
+
+    max_mg_per_day: Decimal | None = None
+    max_mg_m2_per_cycle: Decimal | None = None
+    min_cycle_days: int | None = None
+    #: Body surface used to bound a dose ordered in mg rather than mg/m2 (a generous ceiling).
+    bsa_ceiling_m2: Decimal = Decimal("2.6")
+
+
+@dataclass(frozen=True, slots=True)
 class ProductTable:
     by_rxnorm: Mapping[str, Product]
     brand_pattern: re.Pattern[str] | None
     by_brand: Mapping[str, str]  # lower-case brand -> ingredient
+    dose_limits: Mapping[str, DoseLimit] = field(default_factory=dict)
 
     def match_brand(self, text: str) -> str | None:
         """The ingredient whose brand appears as whole words in ``text`` (unique match only)."""
@@ -107,11 +119,28 @@ def product_table() -> ProductTable:
             r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w-])",
             re.IGNORECASE,
         )
-    return ProductTable(by_rxnorm, pattern, by_brand)
+    limits: dict[str, DoseLimit] = {}
+    for ingredient, row in (data.get("dose_limits") or {}).items():
+        if ingredient not in drugs or not row.get("source"):
+            raise ValueError(
+                f"drug_products.yaml: dose limit of {ingredient} (unknown or unsourced)"
+            )
+
+        def number(key: str, row: Mapping[str, Any] = row) -> Decimal | None:
+            return Decimal(str(row[key])) if row.get(key) is not None else None
+
+        cycle = row.get("min_cycle_days")
+        limits[str(ingredient)] = DoseLimit(
+            max_mg_per_day=number("max_mg_per_day"),
+            max_mg_m2_per_cycle=number("max_mg_m2_per_cycle"),
+            min_cycle_days=int(cycle) if cycle is not None else None,
+            bsa_ceiling_m2=number("bsa_ceiling_m2") or Decimal("2.6"),
+        )
+    return ProductTable(by_rxnorm, pattern, by_brand, limits)
 
 
 def drug_of(ingredient: str) -> Drug | None:
     return next((d for d in drug_table().drugs if d.agent.ingredient == ingredient), None)
 
 
-__all__ = ["Product", "ProductTable", "drug_of", "product_table"]
+__all__ = ["DoseLimit", "Product", "ProductTable", "drug_of", "product_table"]

@@ -322,8 +322,12 @@ class Agent:
 class Dose:
     """Dose and schedule as ordered, normalised where the data allow it.
 
-    ``mg_per_day`` is only set when the dose is in mass units and the frequency is known.
-    ``days_on``/``cycle_days`` describe intermittent schedules (sunitinib 4/2 is 28/42).
+    ``mg_per_day`` is only set when the dose is in mass units (or a tablet count of a coded
+    strength) and the frequency is daily or more often. ``days_on``/``cycle_days`` describe
+    intermittent schedules (sunitinib 4/2 is 28/42). IV chemotherapy given every few weeks or
+    dosed by body surface keeps its dose per cycle (``per_cycle`` in ``per_cycle_unit``, "mg"
+    or "mg/m2", every ``cycle_days``) instead of a daily dose. ``plausible`` is False when the
+    ordered dose exceeds the drug's labelled maximum: it is shown, never acted on.
     """
 
     amount: Decimal | None = None
@@ -333,13 +337,28 @@ class Dose:
     days_on: int | None = None
     cycle_days: int | None = None
     continuous: bool | None = None  # True only when the order says so (or days_on == cycle)
+    per_cycle: Decimal | None = None
+    per_cycle_unit: str | None = None
+    plausible: bool = True
 
     @property
     def schedule(self) -> str | None:
-        """A short schedule label such as ``"400 mg/day"`` or ``"50 mg/day 28/42 days"``."""
+        """A short schedule label such as ``"400 mg/day"``, ``"50 mg/day 28/42 days"`` or
+        ``"75 mg/m2 every 21 days"``."""
         parts: list[str] = []
         if self.mg_per_day is not None:
             parts.append(f"{_fmt_decimal(self.mg_per_day)} mg/day")
+        elif self.per_cycle is not None and self.per_cycle_unit and self.cycle_days:
+            total = f"{_fmt_decimal(self.per_cycle)} {self.per_cycle_unit}"
+            days = self.days_on
+            if days is not None and 1 < days < self.cycle_days and self.amount is not None:
+                each = f"{_fmt_decimal(self.amount)} {self.per_cycle_unit}"
+                return f"{each} on days 1-{days} of {self.cycle_days} ({total} per cycle)"
+            return f"{total} every {self.cycle_days} days"
+        elif not self.plausible and self.amount is not None and self.unit:
+            times = self.administrations_per_day
+            per = f" x{_fmt_decimal(times)}/day" if times is not None else ""
+            parts.append(f"{_fmt_decimal(self.amount)} {self.unit}{per} (implausible)")
         if self.days_on is not None and self.cycle_days is not None:
             if self.days_on < self.cycle_days:
                 parts.append(f"days 1-{self.days_on} of {self.cycle_days}")
