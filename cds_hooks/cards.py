@@ -82,6 +82,7 @@ def card_rules(
     by_uuid[_uuid(hook_instance, SUMMARY_ID)] = SUMMARY_ID
     for order in unchecked:
         by_uuid[_uuid(hook_instance, UNCHECKED_ID, order.reference)] = UNCHECKED_ID
+        by_uuid[_uuid(hook_instance, UNCHECKED_ID, "dose", order.reference)] = UNCHECKED_ID
     return [
         (card.uuid, by_uuid.get(card.uuid, "unknown"), card.indicator.value)
         for card in cards
@@ -559,6 +560,30 @@ def _unchecked_card(
 ) -> Card:
     """A draft order the mapping could not check: never silence for an unchecked order."""
     named = f"{order.label} (`{order.reference}`)" if order.label else f"`{order.reference}`"
+    ordered = _relevant_first(issues, [order.reference])
+    if order.kind == "dose":
+        return Card(
+            uuid=_uuid(hook_instance, UNCHECKED_ID, "dose", order.reference),
+            summary=clip(
+                f"Check the dose of {order.label or order.reference}: above the labelled "
+                "maximum, not checked by any dose rule"
+            ),
+            detail="\n".join(
+                [
+                    "**Why**",
+                    "",
+                    f"- Draft order {named}: {order.reason}.",
+                    "",
+                    "**What**",
+                    "",
+                    "Confirm the intended dose, its unit, the tablet count and the frequency "
+                    "before signing. The dose rules of this service did not use this dose.",
+                    *_footer(kb_version, ordered),
+                ]
+            ),
+            indicator=Indicator.WARNING,
+            source=Source(label="Sarcoma order check: labelled maximum dose of the drug"),
+        )
     lines = [
         "**Why**",
         "",
@@ -570,7 +595,6 @@ def _unchecked_card(
         "prior lines, CYP3A4 interactions). Review it yourself, or re-enter it with a coded "
         "medication (RxNorm) so that it can be checked.",
     ]
-    ordered = _relevant_first(issues, [order.reference])
     return Card(
         uuid=_uuid(hook_instance, UNCHECKED_ID, order.reference),
         summary=clip(f"Not checked: {order.label or order.reference} could not be read"),
