@@ -228,12 +228,28 @@ class Patient:
         per_day: int,
         condition: str,
         route: str = "oral",
+        per_m2: bool = False,
+        cycle: tuple[int, int] | None = None,
     ) -> str:
-        """§3/§5 mCODE CancerRelatedMedicationRequest: RxNorm IN code, stop reason."""
+        """§3/§5 mCODE CancerRelatedMedicationRequest: RxNorm IN code, stop reason.
+
+        Oral drugs are dosed in mg ``per_day`` times a day. IV chemotherapy is dosed in mg/m2
+        (``per_m2``) in cycles: ``cycle=(days, length)`` gives it on days 1..days of each
+        cycle of ``length`` days (one dose every ``length`` days when ``days`` is 1)."""
         rid = self.rid("med")
         period: dict[str, str] = {"start": start}
         if end:
             period["end"] = end
+        unit = "mg/m2" if per_m2 else "mg"
+        text = f"{dose_mg:g} mg {'once' if per_day == 1 else f'{per_day}x'} daily"
+        repeat: dict[str, Any] = {"frequency": per_day, "period": 1, "periodUnit": "d"}
+        if cycle is not None:
+            days, length = cycle
+            if days == 1:
+                text = f"{dose_mg:g} {unit} IV on day 1 of each {length}-day cycle"
+                repeat = {"frequency": 1, "period": length, "periodUnit": "d"}
+            else:
+                text = f"{dose_mg:g} {unit} IV daily on days 1-{days} of each {length}-day cycle"
         resource: dict[str, Any] = {
             "resourceType": "MedicationRequest",
             "id": rid,
@@ -260,22 +276,15 @@ class Patient:
             "reasonReference": [{"reference": f"Condition/{condition}"}],
             "dosageInstruction": [
                 {
-                    "text": f"{dose_mg:g} mg {'once' if per_day == 1 else f'{per_day}x'} daily",
-                    "timing": {
-                        "repeat": {
-                            "boundsPeriod": period,
-                            "frequency": per_day,
-                            "period": 1,
-                            "periodUnit": "d",
-                        }
-                    },
+                    "text": text,
+                    "timing": {"repeat": {"boundsPeriod": period, **repeat}},
                     "doseAndRate": [
                         {
                             "doseQuantity": {
                                 "value": dose_mg,
-                                "unit": "mg",
+                                "unit": unit,
                                 "system": UCUM,
-                                "code": "mg",
+                                "code": unit,
                             }
                         }
                     ],
@@ -460,10 +469,12 @@ def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         end="2023-10-02",
         status="stopped",
         reason=INTOLERANCE,
-        dose_mg=130,
+        dose_mg=75,
         per_day=1,
         condition=cond,
         route="intravenous",
+        per_m2=True,
+        cycle=(1, 21),
     )
     p.disease_status(STABLE, "2023-09-25", cond)
     p.disease_status(WORSENED, "2024-04-22", cond)
@@ -611,7 +622,9 @@ def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     p.single_gene_test(
         "21804-0", "t(11;22)(p13;q12.2)(WT1,EWSR1) fusion transcript", PRESENT, "2025-06-10"
     )
-    for drug, dose in (("doxorubicin", 140), ("ifosfamide", 3500)):
+    # Doxorubicin 75 mg/m2 on day 1 and ifosfamide 1800 mg/m2 on days 1-5 of 21-day cycles
+    # (not a daily dose: doxorubicin is labelled at 60-75 mg/m2 every 21 days).
+    for drug, dose, days in (("doxorubicin", 75, 1), ("ifosfamide", 1800, 5)):
         p.medication(
             drug,
             start="2025-06-23",
@@ -622,6 +635,8 @@ def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
             per_day=1,
             condition=cond,
             route="intravenous",
+            per_m2=True,
+            cycle=(days, 21),
         )
     p.disease_status(STABLE, "2025-11-24", cond)
     add(
