@@ -172,3 +172,19 @@ def test_a_draft_with_an_unreadable_resource_type_is_a_card_not_a_500(
     if response.status_code == 200:
         cards = response.get_json()["cards"]
         assert any(c["summary"].startswith("Not checked") for c in cards)
+
+
+def test_an_implausible_tablet_count_gets_a_dose_card_and_keeps_the_critical_card(
+    client: FlaskClient,
+) -> None:
+    # four tablets of imatinib 400 MG a day: 1600 mg/day, twice the labelled maximum
+    request = body("rx-sign-demo-gist-d842v-2-signed--order-sign")
+    draft = request["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] = 4
+    cards = post(client, request)
+    assert cards[0]["indicator"] == "critical" and "D842V" in cards[0]["summary"]
+    (dose_card,) = [c for c in cards if c["summary"].startswith("Check the dose")]
+    assert dose_card["indicator"] == "warning"
+    assert (
+        "imatinib 1600 mg/day is above the labelled maximum of 800 mg/day" in (dose_card["detail"])
+    )
