@@ -6,6 +6,7 @@ or pre-2022), then by name/brand as a fallback. Unrecognised medications are not
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
