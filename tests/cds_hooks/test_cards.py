@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rules"))
 
 from sarcoma_case_factory import build_patient
@@ -15,6 +17,7 @@ from cds_hooks.cards import clip, render
 from rules import evaluate, load_kb
 
 KB = load_kb()
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 AS_OF = date(2026, 1, 15)
 
 
@@ -238,3 +241,41 @@ def test_every_card_of_an_unsigned_rule_says_it_is_not_yet_clinically_reviewed()
             "not yet clinically reviewed (content checked by knowledge-base author"
             in (card["detail"])
         )
+
+
+PROGRESSED_ON_IMATINIB = {
+    "diagnoses": [{"histology": "gist", "ref": "Condition/c1"}],
+    "biomarkers": [{"gene": "KIT", "exon": 11, "ref": "Observation/o1"}],
+    "therapy": [
+        {"drug": "imatinib", "start": "2024-01", "end": "2024-09", "stop": "progression", "mg": 400}
+    ],
+    "status": [{"value": "progression", "date": "2025-01"}],
+}
+
+
+def test_suggested_order_carries_ingredient_clinical_drug_atc_date_and_requester() -> None:
+    cards = _cards(PROGRESSED_ON_IMATINIB, "patient-view", user_id="PractitionerRole/onc-7")
+    orders = [
+        a["resource"]
+        for c in cards
+        for s in c.get("suggestions", [])
+        for a in s["actions"]
+        if a["type"] == "create" and a["resource"]["resourceType"] == "MedicationRequest"
+    ]
+    sunitinib = next(o for o in orders if o["medicationCodeableConcept"]["text"] == "sunitinib")
+    assert sunitinib["medicationCodeableConcept"]["coding"] == [
+        {"system": RXNORM, "code": "357977", "display": "sunitinib"},
+        {"system": RXNORM, "code": "616289", "display": "sunitinib 50 MG Oral Capsule"},
+        {"system": "http://www.whocc.no/atc", "code": "L01EX01", "display": "sunitinib"},
+    ]
+    assert sunitinib["authoredOn"] == AS_OF.isoformat()
+    assert sunitinib["requester"] == {"reference": "PractitionerRole/onc-7"}
+
+
+@pytest.mark.parametrize("user_id", [None, "Patient/p1", "Practitioner/", "x"])
+def test_no_requester_unless_the_user_is_a_practitioner(user_id: str | None) -> None:
+    cards = _cards(PROGRESSED_ON_IMATINIB, "patient-view", user_id=user_id)
+    resources = [
+        a["resource"] for c in cards for s in c.get("suggestions", []) for a in s["actions"]
+    ]
+    assert resources and all("requester" not in r for r in resources)
