@@ -1,0 +1,135 @@
+"""The medication part of the mapping: medication resources and the hook's draft orders.
+
+Mixed into the mapping's builder (:mod:`fhir_mapping.mapping`), which provides the collected
+resources, the shared lists of facts and issues, and the per-resource checks. A draft order
+that cannot be checked becomes an :class:`~fhir_mapping.drafts.UncheckedOrder`, never silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fhir_mapping import drafts, medications
+from fhir_mapping.bundles import Collected
+from fhir_mapping.codes import reference_of
+from fhir_mapping.issues import MappingIssue
+from fhir_mapping.parse import other_version
+from rules.patient import CoMedication, TherapyExposure
+
+
+class OrderMapping:
+    """Medication resources -> therapy exposures, co-medications and unchecked drafts."""
+
+    collected: Collected
+    issues: list[MappingIssue]
+    exposures: list[TherapyExposure]
+    comedications: list[CoMedication]
+    unchecked: list[drafts.UncheckedOrder]
+
+    def _checked(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def _other_patient(self, raw: Mapping[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def medication(
+        self,
+        raw: Mapping[str, Any],
+        *,
+        is_draft: bool = False,
+        selected: frozenset[str] = frozenset(),
+    ) -> str | None:
+        """Map one medication resource. For a draft order, return why it could not be checked
+        (``None`` when it was checked, or is not an order to check)."""
+        version_issue = other_version(raw)
+        if version_issue is not None:
+            self.issues.append(version_issue)
+            return "it is not an R4 MedicationRequest"
+        if is_draft and drafts.no_medication_chosen(raw):
+            return None  # the client's order screen is open, no medication picked yet
+        concepts, _ref_used, resolved = medications.medication_concept(raw, self.collected.resolve)
+        if not resolved:
+            self.issues.append(
+                MappingIssue(
+                    "unresolved-medication-reference",
+                    reference_of(raw),
+                    "medicationReference could not be resolved in the bundle, contained "
+                    "resources or prefetch"
+                    + ("; matched on its display only" if concepts else "; skipped"),
+                )
+            )
+        identified = medications.identify(concepts)
+        if identified is None:
+            if medications.looks_antineoplastic(raw, concepts) and not self._other_patient(raw):
+                # Never guessed, but never silent either: an unknown cancer drug would
+                # otherwise undercount the lines of therapy the rules reason about.
+                self.issues.append(
+                    MappingIssue(
+                        "medication-not-identified",
+                        reference_of(raw),
+                        "a cancer-related medication (ATC L01 or mCODE cancer-related "
+                        "request) is not in the drug table; not counted as a line of therapy",
+                    )
+                )
+                return "its cancer medication is not in the drug table of this service"
+            if not resolved and not concepts:
+                return "its medicationReference could not be resolved"
+            if not drafts.has_name(concepts):
+                return "its medication has no name and no code this service knows"
+            return None  # a medication outside the sarcoma knowledge base: nothing to check
+        if self._other_patient(raw):
+            return "it is for a different patient than the hook context"
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return "elements needed to check it are not valid FHIR R4 (see data quality)"
+        reference = reference_of(cleaned)
+        mapped, issues = medications.map_medication(
+            cleaned,
+            identified,
+            is_draft=is_draft,
+            is_selected=is_draft and reference in selected,
+        )
+        self.issues.extend(issues)
+        if is_draft:
+            for issue in issues:
+                if issue.kind == "implausible-dose":
+                    self.unchecked.append(
+                        drafts.UncheckedOrder(
+                            reference=reference,
+                            reason=issue.problem,
+                            label=drafts.label_of(raw),
+                            selected=reference in selected,
+                            kind="dose",
+                        )
+                    )
+        if isinstance(mapped, TherapyExposure):
+            self.exposures.append(mapped)
+        elif isinstance(mapped, CoMedication):
+            self.comedications.append(mapped)
+        elif is_draft:
+            return "its status could not be read"
+        return None
+
+    def draft(self, raw: Mapping[str, Any], selected: frozenset[str]) -> None:
+        """One entry of ``context.draftOrders``: checked, skipped, or recorded as unchecked."""
+        rtype = raw.get("resourceType")
+        reference = reference_of(raw)
+        if not isinstance(rtype, str):
+            self.issues.append(
+                MappingIssue("invalid-resource", reference, "resourceType is not a string")
+            )
+            reason: str | None = "its resourceType is not readable"
+        elif rtype in medications.MEDICATION_TYPES:
+            reason = self.medication(raw, is_draft=True, selected=selected)
+        else:
+            return  # other order types (ServiceRequest ...) are not checked by these rules
+        if reason is not None:
+            self.unchecked.append(
+                drafts.UncheckedOrder(
+                    reference=reference,
+                    reason=reason,
+                    label=drafts.label_of(raw),
+                    selected=reference in selected,
+                )
+            )
