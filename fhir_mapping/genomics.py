@@ -51,6 +51,7 @@ from fhir_mapping.dates import effective_date
 from fhir_mapping.exons import locate
 from fhir_mapping.genes import gene_from_concept
 from fhir_mapping.issues import MappingIssue
+from fhir_mapping.negatives import regions_by_gene
 from fhir_mapping.tables import GenomicTest, drug_table, gene_table, genomic_tests
 from rules.patient import (
     Agent,
@@ -267,6 +268,12 @@ def _text_mentions(texts: Iterable[str], genes: Iterable[Gene], words: str) -> b
     return False
 
 
+def _regions_or_unknown(regions: Mapping[str, list[int]], gene: Gene) -> list[int | None]:
+    """The exons stated as tested for a gene, or a single unknown region."""
+    stated: list[int | None] = list(regions.get(gene.symbol, []))
+    return stated or [None]
+
+
 def map_variant(
     resource: Mapping[str, Any], consequence_codes: Mapping[str, set[str]]
 ) -> tuple[list[Biomarker], list[MappingIssue]]:
@@ -298,12 +305,13 @@ def map_variant(
     roles = parts.five_prime is not None or parts.three_prime is not None
     multi_gene = len(parts.genes) >= 2
 
+    regions = regions_by_gene(parts.exon_values, parts.genes)
     if (
         result is ResultValue.ABSENT
-        and multi_gene
+        and (multi_gene or sum(map(len, regions.values())) > 1)
         and not (fusion_by_so or fusion_by_text or roles)
     ):
-        # Pertinent negative over several genes: one absent finding per gene.
+        # Pertinent negative: one absent finding per gene and per exon stated as tested.
         return [
             Biomarker(
                 gene=gene,
@@ -311,11 +319,13 @@ def map_variant(
                 result=result,
                 source_ref=ref,
                 code=obs_code,
+                exon=exon,
                 genomic_source=parts.source,
                 date=date,
                 confidence=confidence,
             )
             for gene in parts.genes
+            for exon in _regions_or_unknown(regions, gene)
         ], issues
 
     if fusion_by_so or fusion_by_text or roles or multi_gene:

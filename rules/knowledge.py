@@ -57,6 +57,8 @@ class Source(Strict):
         "meta-analysis",
         "review",
         "case-report",
+        "cohort-study",
+        "laboratory-test-description",
         "terminology",
     ]
     authors: Text | None = None

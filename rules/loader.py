@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+import rules.predicates_genomic  # noqa: F401  (registers the genotype predicates)
 from rules import predicates_setting  # noqa: F401  (registers the disease-setting predicates)
 from rules.interactions import InteractionClass  # noqa: F401  (registers comedication_class)
 from rules.knowledge import (
@@ -32,6 +33,7 @@ from rules.knowledge import (
 )
 from rules.predicates import PREDICATES, Params
 from rules.valuesets import ValueSets
+from rules.variant_classes import check_table, read_table
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -218,6 +220,12 @@ def load_kb(
             valuesets = ValueSets(vs_files)
         except (ValueError, KeyError) as exc:
             problems.append(f"valuesets: {exc}")
+
+    if (root / "variant_classes.yaml").is_file():
+        try:
+            problems.extend(check_table(read_table(root), sources, vs_files))
+        except (ValidationError, yaml.YAMLError) as exc:
+            problems.append(f"variant_classes.yaml: {exc}")
 
     case_ids = _case_ids(root, cases_dir, problems, case_index)
     compiled: list[CompiledRule] = []

@@ -190,3 +190,39 @@ def test_mapping_conflicting_exon_component_is_an_issue() -> None:
     (marker,) = result.patient.biomarkers
     assert marker.exon is None and marker.hotspot is None
     assert "exon-hgvs-conflict" in {i.kind for i in result.issues}
+
+
+# --- negatives and the regions they cover --------------------------------------------------------
+
+
+def _negative(*genes: str, regions: str | None = None) -> dict[str, Any]:
+    parts = [
+        component("48018-6", valueCodeableConcept=concept(HGNC, GENE_IDS[g], g)) for g in genes
+    ]
+    if regions is not None:
+        parts.append(component("47999-8", valueString=regions))
+    return obs("n1", "69548-6", valueCodeableConcept=concept(LOINC, "LA9634-2"), component=parts)
+
+
+def test_panel_negative_with_regions_gives_one_negative_per_gene_and_exon() -> None:
+    raw = _negative("KIT", "PDGFRA", regions="KIT exons 9, 11, 13 and 17; PDGFRA exons 12, 14, 18")
+    markers = map_prefetch({"o": raw}, CTX).patient.biomarkers
+    assert sorted((m.gene.symbol, m.exon) for m in markers) == [
+        ("KIT", 9), ("KIT", 11), ("KIT", 13), ("KIT", 17),
+        ("PDGFRA", 12), ("PDGFRA", 14), ("PDGFRA", 18),
+    ]  # fmt: skip
+
+
+def test_single_gene_negative_with_an_exon_range() -> None:
+    markers = map_prefetch({"o": _negative("KIT", regions="exons 9-11")}, CTX).patient.biomarkers
+    assert sorted(m.exon for m in markers if m.exon is not None) == [9, 10, 11]
+
+
+def test_negative_without_regions_has_unknown_coverage() -> None:
+    markers = map_prefetch({"o": _negative("KIT", "PDGFRA")}, CTX).patient.biomarkers
+    assert [m.exon for m in markers] == [None, None]
+
+
+def test_regions_without_gene_names_on_a_two_gene_negative_are_not_guessed() -> None:
+    markers = map_prefetch({"o": _negative("KIT", "PDGFRA", regions="exons 9, 11")}, CTX)
+    assert [m.exon for m in markers.patient.biomarkers] == [None, None]

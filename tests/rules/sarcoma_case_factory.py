@@ -4,7 +4,7 @@ Case files live in ``tests/rules/cases/<rule-id>.yaml``; each holds cases that m
 cases that must stay silent. The patient facts are deliberately terse, e.g.::
 
     diagnoses: [{histology: gist}]
-    biomarkers: [{gene: KIT, exon: 9}]
+    biomarkers: [{gene: KIT, exon: 9, date: 2024-01}]
     therapy: [{drug: imatinib, start: 2024-01, end: 2024-09, stop: progression, mg: 400}]
     drafts: [{drug: imatinib, mg: 400, id: mr-1}]
     status: [{value: progression, date: 2025-01}]
@@ -166,9 +166,11 @@ def build_patient(spec: dict[str, Any]) -> Patient:
             code=Code("http://loinc.org", "69548-6", "Genetic variant assessment"),
             partners=tuple(Gene(p, HGNC.get(p)) for p in b.get("partners", [])),
             exon=b.get("exon"),
+            hgvs_c=b.get("hgvs_c"),
             hgvs_p=b.get("hgvs_p"),
             hotspot=b.get("hotspot"),
             genomic_source=GenomicSource(b.get("source", "somatic")),
+            date=_date(b.get("date")),
             confidence=Confidence(b.get("confidence", "coded")),
         )
         for i, b in enumerate(spec.get("biomarkers", []), start=1)

@@ -123,26 +123,23 @@ def test_jurisdiction_cn_shows_the_chinese_approval_first(tmp_path: Path) -> Non
 
 
 def test_safety_filter_drops_options_that_another_rule_marks_resisted(tmp_path: Path) -> None:
-    """With the first-line rule's wild-type exclusion removed, the engine still never
-    recommends imatinib to a KIT/PDGFRA wild-type GIST (the work-up rule marks it resisted)."""
+    """With the first-line rule's genotype exclusions removed, the engine still never
+    recommends imatinib to a PDGFRA D842V GIST (the avapritinib rule marks it resisted)."""
     kb_dir = tmp_path / "kb"
     shutil.copytree(default_kb_path(), kb_dir)
     path = kb_dir / "rules" / "gist-first-line-imatinib.yaml"
     rule = yaml.safe_load(path.read_text(encoding="utf-8"))
-    rule["unless"] = [u for u in rule["unless"] if "wild_type" not in u]
+    rule["unless"] = [u for u in rule["unless"] if "variant_class" not in u]
     path.write_text(yaml.safe_dump(rule, sort_keys=False), encoding="utf-8")
     kb = load_kb(kb_dir, CASES_DIR)
-    wild_type = build_patient(
+    d842v = build_patient(
         {
             "diagnoses": [{"histology": "gist"}],
-            "biomarkers": [
-                {"gene": "KIT", "result": "absent"},
-                {"gene": "PDGFRA", "result": "absent"},
-            ],
+            "biomarkers": [{"gene": "PDGFRA", "exon": 18, "hgvs_p": "p.Asp842Val"}],
         }
     )
-    ids = {r.rule_id for r in evaluate(wild_type, kb, AS_OF, "patient-view")}
-    assert "gist-wild-type-workup" in ids
+    ids = {r.rule_id for r in evaluate(d842v, kb, AS_OF, "patient-view")}
+    assert "gist-pdgfra-d842v-avapritinib" in ids
     assert "gist-first-line-imatinib" not in ids
 
 

@@ -442,10 +442,17 @@ def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         },
     )
 
-    # 5. KIT/PDGFRA wild-type GIST: pertinent negatives (LA9634-2) on GRIG variants.
+    # 5. KIT/PDGFRA wild-type GIST: pertinent negatives (LA9634-2) on GRIG variants, each
+    #    stating the regions tested (DNA region name, 47999-8): the complete GIST panel.
     p, _ = _gist("demo-gist-wild-type", "Wanda", "2025-03-10")
-    p.variant([KIT], "2025-03-28", present=False)
-    p.variant([PDGFRA], "2025-03-28", present=False)
+    for gene, regions in ((KIT, "KIT exons 9, 11, 13, 17"), (PDGFRA, "PDGFRA exons 12, 14, 18")):
+        region = {
+            "code": {
+                "coding": [{"system": LOINC, "code": "47999-8", "display": "DNA region name"}]
+            },
+            "valueString": regions,
+        }
+        p.variant([gene], "2025-03-28", present=False, extra=[region])
     add(
         "gist-wild-type",
         p,

@@ -239,9 +239,13 @@ def variant(
     )
 
 
-def negative(*genes: str, id: str | None = None) -> dict[str, Any]:
-    """A pertinent negative over one or more genes (69548-6, absent)."""
+def negative(*genes: str, id: str | None = None, regions: str | None = None) -> dict[str, Any]:
+    """A pertinent negative over one or more genes (69548-6, absent), with the regions tested."""
     components = [_gene_component(g) for g in genes]
+    if regions is not None:
+        components.append(
+            {"code": {"coding": [{"system": LOINC, "code": "47999-8"}]}, "valueString": regions}
+        )
     return _observation(
         id or _id("neg", *genes), "69548-6", "Genetic variant assessment", False, components
     )

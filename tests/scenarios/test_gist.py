@@ -284,15 +284,38 @@ def test_item18_silent_when_sequence_is_followed(cds, drug, mg, history):
 # --- item 19: wild-type GIST ---------------------------------------------------------------------
 
 
+FULL_PANEL = "KIT exons 9, 11, 13, 17; PDGFRA exons 12, 14, 18"
+
+
 def test_item19_wild_type_work_up(cds):
-    cards = cds(b.patient_view(conditions=GIST, genomics=[b.negative("KIT", "PDGFRA")]))
+    negative = b.negative("KIT", "PDGFRA", regions=FULL_PANEL)
+    cards = cds(b.patient_view(conditions=GIST, genomics=[negative]))
     card = card_with(cards, "wild-type", indicator="warning")
-    for word in ("SDH", "NF1", "BRAF", "NTRK"):
+    for word in ("SDH", "NF1", "BRAF", "NTRK", "limited imatinib benefit"):
         assert word in card["summary"]
     orders = suggested_orders(card)
-    assert [o["resourceType"] for o in orders] == ["ServiceRequest"]
+    assert [o["resourceType"] for o in orders] == ["ServiceRequest", "ServiceRequest"]
     assert (b.LOINC, "93813-4") in codes(orders[0]["code"])
     no_card_with(cards, "imatinib 400 mg once daily")
+    no_card_with(cards, "genotype missing or incomplete")
+
+
+def test_item19_negative_without_regions_is_incomplete_genotyping_not_wild_type(cds):
+    cards = cds(b.patient_view(conditions=GIST, genomics=[b.negative("KIT", "PDGFRA")]))
+    no_card_with(cards, "wild-type")
+    card = card_with(cards, "genotype missing or incomplete", indicator="warning")
+    assert "KIT exons 9, 11, 13, 17" in card["detail"]
+
+
+def test_item19_single_exon_tests_are_not_wild_type(cds):
+    kit11 = b.single_test("77171-7", "KIT gene exon 11 targeted mutation analysis", present=False)
+    pdgfra18 = b.single_test(
+        "71357-8", "PDGFRA gene exon 18 targeted mutation analysis", present=False
+    )
+    cards = cds(b.patient_view(conditions=GIST, genomics=[kit11, pdgfra18]))
+    no_card_with(cards, "wild-type")
+    card = card_with(cards, "genotype missing or incomplete")
+    assert "KIT exons 9, 13, 17" in card["detail"] and "PDGFRA exons 12, 14" in card["detail"]
 
 
 def test_item19_silent_with_a_kit_mutation(cds):

@@ -156,19 +156,17 @@ def test_item21_silent_for_a_negative_ntrk_result(cds):
 
 def test_item8_gist_without_kit_pdgfra_result_creates_service_requests(cds):
     cards = cds(b.patient_view(conditions=GIST))
-    card = card_with(cards, "KIT/PDGFRA", "mutation testing", indicator="warning")
+    card = card_with(cards, "KIT/PDGFRA", "genotype", indicator="warning")
+    assert "PDGFRA exons 12, 14, 18" in card["summary"]  # never PDGFRA exon 18 alone
     orders = suggested_orders(card)
     assert {o["resourceType"] for o in orders} == {"ServiceRequest"}
-    assert {c for o in orders for c in codes(o["code"])} == {
-        (b.LOINC, "55201-8"),
-        (b.LOINC, "71357-8"),
-    }
+    assert {c for o in orders for c in codes(o["code"])} == {(b.LOINC, "55201-8")}
     assert all(o["status"] == "draft" and o["intent"] == "order" for o in orders)
 
 
 def test_item8_silent_when_gist_genotype_known(cds):
     cards = cds(b.patient_view(conditions=GIST, genomics=[b.kit_exon11(), b.negative("PDGFRA")]))
-    no_card_with(cards, "mutation testing")
+    no_card_with(cards, "genotype missing")
     no_card_with(cards, "NTRK testing")  # GIST is excluded from the NTRK prompt
 
 

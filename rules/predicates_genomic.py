@@ -1,0 +1,233 @@
+"""Genotype predicates for GIST: variant classes, primary versus secondary mutations, and
+whether KIT/PDGFRA genotyping is complete enough to call a tumour wild-type.
+
+Registered in the same closed registry as :mod:`rules.predicates` (imported by the loader).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from rules.patient import (
+    Biomarker,
+    BiomarkerKind,
+    DiseaseStatusValue,
+    GenomicSource,
+    Histology,
+    LineOfTherapy,
+    PartialDate,
+    ResultValue,
+    StopReason,
+)
+from rules.predicates import (
+    Context,
+    Findings,
+    NoParams,
+    Params,
+    biomarker_text,
+    exposure_matches,
+    predicate,
+)
+from rules.results import Finding
+from rules.variant_classes import classes_of, variant_classes
+
+#: Drug group whose progression turns later-reported KIT/PDGFRA variants into secondary ones.
+KINASE_INHIBITORS = "group-gist-kinase-inhibitors"
+#: Genes whose germline variants drive the tumour in GIST (familial GIST).
+GIST_DRIVER_GENES = ("KIT", "PDGFRA")
+
+
+def gist_driver_findings(ctx: Context, gene: str) -> tuple[Biomarker, ...]:
+    """Present, coded findings that can drive a GIST: somatic, or germline KIT/PDGFRA in GIST."""
+    drivers = list(ctx.patient.driver_biomarkers(gene))
+    if gene.upper() in GIST_DRIVER_GENES and ctx.patient.has_histology(Histology.GIST):
+        drivers.extend(
+            b
+            for b in ctx.patient.biomarkers_for_gene(gene)
+            if b.result is ResultValue.PRESENT and b.genomic_source is GenomicSource.GERMLINE
+        )
+    return tuple(sorted(drivers, key=lambda m: m.source_ref))
+
+
+def _progression_dates(ctx: Context, line: LineOfTherapy) -> list[PartialDate]:
+    dates = []
+    if line.ended_by is StopReason.PROGRESSION and line.end is not None:
+        dates.append(line.end)
+    if line.start is not None:
+        dates.extend(
+            s.date
+            for s in ctx.patient.disease_status
+            if s.value is DiseaseStatusValue.PROGRESSION
+            and s.date is not None
+            and line.start <= s.date
+        )
+    return dates
+
+
+def progression_on_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | None:
+    """Earliest documented progression on a GIST kinase inhibitor: (date, drug)."""
+    events: list[tuple[PartialDate, str]] = []
+    for line in ctx.lines:
+        kis = [e for e in line.exposures if exposure_matches(ctx, KINASE_INHIBITORS, e)]
+        if not kis:
+            continue
+        name = kis[0].agent.ingredient or "a kinase inhibitor"
+        events.extend((when, name) for when in _progression_dates(ctx, line))
+    return min(events, key=lambda e: e[0]) if events else None
+
+
+def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
+    """Why a finding is a secondary (acquired) mutation, or ``None`` for a primary one.
+
+    Secondary: first reported (specimen or result date) after documented progression on a
+    kinase inhibitor, and not reported before that progression.
+    """
+    if marker.date is None:
+        return None
+    progression = progression_on_kinase_inhibitor(ctx)
+    if progression is None:
+        return None
+    when, drug = progression
+    if marker.date < when:
+        return None
+    mine = set(classes_of(marker))
+    earlier = [
+        b
+        for b in gist_driver_findings(ctx, marker.gene.symbol)
+        if b is not marker
+        and b.date is not None
+        and b.date < when
+        and (b.hotspot, b.hgvs_p, b.exon) == (marker.hotspot, marker.hgvs_p, marker.exon)
+        and set(classes_of(b)) == mine
+    ]
+    if earlier:
+        return None
+    return f"first reported after progression on {drug} ({when})"
+
+
+class VariantClassParams(Params):
+    classes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known(self) -> VariantClassParams:
+        unknown = set(self.classes) - variant_classes().ids
+        if unknown:
+            raise ValueError(f"unknown variant class(es): {sorted(unknown)}")
+        return self
+
+
+@predicate("variant_class", VariantClassParams)
+def variant_class(ctx: Context, a: VariantClassParams) -> Findings:
+    """A coded driver finding of one of the variant classes, in the class's role.
+
+    Primary classes take findings that are not secondary; secondary classes take only findings
+    first reported after progression on a kinase inhibitor. Germline KIT/PDGFRA variants count
+    as drivers in GIST.
+    """
+    table = variant_classes()
+    findings: list[Finding] = []
+    for class_id in a.classes:
+        item = table.get(class_id)
+        for marker in gist_driver_findings(ctx, item.gene):
+            if marker.kind is not BiomarkerKind.VARIANT or class_id not in classes_of(marker):
+                continue
+            why = is_secondary(ctx, marker)
+            if (item.role == "secondary") != (why is not None):
+                continue
+            notes = [item.label]
+            if why:
+                notes.append(f"secondary: {why}")
+            if marker.genomic_source is GenomicSource.GERMLINE:
+                notes.append("germline: familial GIST, offer genetic counselling")
+            text = f"{biomarker_text(marker)} [{'; '.join(notes)}]"
+            if all(f.source_ref != marker.source_ref or f.text != text for f in findings):
+                findings.append(Finding(text, marker.source_ref))
+    return tuple(findings)
+
+
+# ---------------------------------------------------------------------------------------------
+# genotyping coverage
+
+
+def _covered_exons(marker: Biomarker) -> int | None:
+    """The exon a negative result covers: exon-level tests only, never a hotspot-only test."""
+    if marker.kind is not BiomarkerKind.VARIANT or marker.hotspot is not None:
+        return None
+    return marker.exon
+
+
+def _coverage(ctx: Context) -> tuple[dict[str, set[int]], dict[str, list[Biomarker]]]:
+    required = variant_classes().gist_genotyping.regions
+    covered: dict[str, set[int]] = {}
+    negatives: dict[str, list[Biomarker]] = {}
+    for gene in required:
+        found = sorted(ctx.patient.tested_negative(gene), key=lambda m: m.source_ref)
+        negatives[gene] = found
+        covered[gene] = {e for e in map(_covered_exons, found) if e is not None}
+    return covered, negatives
+
+
+def _missing(covered: dict[str, set[int]]) -> dict[str, list[int]]:
+    required = variant_classes().gist_genotyping.regions
+    return {
+        gene: [e for e in exons if e not in covered.get(gene, set())]
+        for gene, exons in required.items()
+        if any(e not in covered.get(gene, set()) for e in exons)
+    }
+
+
+def _any_driver(ctx: Context) -> bool:
+    return any(gist_driver_findings(ctx, g) for g in variant_classes().gist_genotyping.regions)
+
+
+@predicate("kit_pdgfra_wild_type", NoParams)
+def kit_pdgfra_wild_type(ctx: Context, a: NoParams) -> Findings:
+    """KIT exons 9/11/13/17 and PDGFRA exons 12/14/18 all covered by negative results, no driver."""
+    if _any_driver(ctx):
+        return ()
+    covered, negatives = _coverage(ctx)
+    if _missing(covered):
+        return ()
+    findings: list[Finding] = []
+    for found in negatives.values():
+        findings.extend(
+            Finding(biomarker_text(m), m.source_ref) for m in found if _covered_exons(m)
+        )
+    return tuple(findings)
+
+
+def _region_text(missing: dict[str, list[int]]) -> str:
+    return "; ".join(
+        f"{gene} exon{'s' if len(exons) > 1 else ''} {', '.join(map(str, exons))}"
+        for gene, exons in missing.items()
+    )
+
+
+@predicate("kit_pdgfra_genotyping_incomplete", NoParams)
+def kit_pdgfra_genotyping_incomplete(ctx: Context, a: NoParams) -> Findings:
+    """Some KIT/PDGFRA result is on record, no driver, and required regions are not covered."""
+    genes = list(variant_classes().gist_genotyping.regions)
+    coded = [m for g in genes for m in ctx.patient.biomarkers_for_gene(g)]
+    if not coded or _any_driver(ctx):
+        return ()
+    covered, negatives = _coverage(ctx)
+    missing = _missing(covered)
+    if not missing:
+        return ()
+    findings = [Finding(f"Not yet covered by a negative result: {_region_text(missing)}", None)]
+    for gene, found in negatives.items():
+        for marker in found:
+            exon = _covered_exons(marker)
+            if exon is not None:
+                what = f"{gene} exon {exon} tested negative"
+            elif marker.hotspot:
+                what = f"{gene} {marker.hotspot} only: a single-variant test"
+            else:
+                what = f"{gene} negative result that does not state the regions tested"
+            findings.append(Finding(what, marker.source_ref))
+    findings.extend(
+        Finding(f"{biomarker_text(m)}: not a negative result", m.source_ref)
+        for m in sorted(coded, key=lambda m: m.source_ref)
+        if m.result is ResultValue.INDETERMINATE
+    )
+    return tuple(findings)
