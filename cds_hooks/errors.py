@@ -101,6 +101,14 @@ class ServiceUnavailable(CdsError):
     default_message = "The service is not ready."
 
 
+class DatabaseUnavailable(CdsError):
+    """The database cannot be reached right now: retry after ``retry_after_s`` (idempotent)."""
+
+    status, code, issue_type = 503, "database-unavailable", "transient"
+    default_message = "The database is unavailable; retry later (the request is idempotent)."
+    retry_after_s: ClassVar[int] = 5
+
+
 def operation_outcome(
     code: str, message: str, issue_type: str = "exception", expression: str | None = None
 ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ typed :mod:`cds_hooks.errors`. The Flask views only parse bytes, call one method
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,10 +19,11 @@ from typing import Any
 import requests
 from pydantic import ValidationError
 
-from cds_hooks.errors import HookMismatch, InvalidRequest, UnknownService
+from cds_hooks.errors import DatabaseUnavailable, HookMismatch, InvalidRequest, UnknownService
 from cds_hooks.fhir_client import FhirClient, FhirClientConfig, fhir_server_allowed
 from cds_hooks.identity import ClientIdentity
 from cds_hooks.json_bounds import JsonLimits, parse_json
+from cds_hooks.ledger import CardLedger
 from cds_hooks.models import (
     CONTEXT_MODELS,
     CdsRequest,
@@ -33,7 +35,7 @@ from cds_hooks.observability import CARDS, FEEDBACK, MAPPING_ISSUES
 from cds_hooks.prefetch import resolve
 from cds_hooks.registry import Registry, ServiceDefinition
 from cds_hooks.settings import Settings
-from cds_hooks.store import CardLedger, FeedbackStore
+from cds_hooks.store import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +213,10 @@ class CdsCore:
         except ValidationError as exc:
             raise validation_error(exc) from None
         accepted = self.store.record(service_id, request.feedback, identity.iss)
-        self.ledger.flush()  # cards issued moments ago must be attributable
+        # Cards issued moments ago must be attributable; during an outage their rows stay
+        # queued, and the report joins them to this feedback once they are written.
+        with contextlib.suppress(DatabaseUnavailable):
+            self.ledger.flush()
         rules = self.store.rules_for(item.card for item in request.feedback)
         for item in request.feedback:
             reason = item.override_reason.reason if item.override_reason else None
@@ -223,6 +228,10 @@ class CdsCore:
                 code if item.outcome == "overridden" and reason else "-",
             ).inc()
         return accepted
+
+    def shutdown(self) -> None:
+        """The process is about to exit: write what the card ledger still holds."""
+        self.ledger.close()
 
     def ready(self) -> dict[str, bool]:
         return {"knowledge_base": self.kb is not None, "database": self.store.ping()}

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,9 +34,11 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
+from cds_hooks.errors import DatabaseUnavailable
 from cds_hooks.models import FeedbackItem
 
 metadata = MetaData()
@@ -133,7 +132,30 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    connect_args = {"connect_timeout": 3} if parsed.get_backend_name() == "postgresql" else {}
+    # pool_timeout: a request waits at most 3 s for a pooled connection during an outage.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=3,
+        connect_args=connect_args,
+    )
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn "the database cannot be reached" (refused, dropped, timed out, locked) into the
+    retryable :class:`DatabaseUnavailable` (503); any other database error stays a bug."""
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+        raise DatabaseUnavailable() from None
+    except sa_exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise DatabaseUnavailable() from None
+        raise
 
 
 def migrate(engine: Engine) -> list[int]:
@@ -234,7 +256,7 @@ class FeedbackStore:
         if not rows:
             return 0
         stmt = _insert(self.engine, feedback).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        with self.engine.begin() as conn:
+        with database_errors(), self.engine.begin() as conn:
             conn.execute(stmt, rows)
         return len(rows)
 
@@ -264,7 +286,7 @@ class FeedbackStore:
         query = select(issued_cards.c.card_uuid, issued_cards.c.rule_id).where(
             issued_cards.c.card_uuid.in_(wanted)
         )
-        with self.engine.connect() as conn:
+        with database_errors(), self.engine.connect() as conn:
             return {row.card_uuid: row.rule_id for row in conn.execute(query)}
 
     def report(self) -> list[dict[str, Any]]:
@@ -295,63 +317,3 @@ class FeedbackStore:
         except Exception:  # readiness must answer, whatever the driver raises
             return False
         return True
-
-
-class CardLedger:
-    """Remembers which rule produced each issued card uuid, so feedback can be attributed.
-
-    Writes are batched off the request path: ``record`` only appends to a queue; a daemon
-    thread (started lazily in each gunicorn worker) inserts the batch every half second.
-    """
-
-    def __init__(self, engine: Engine, interval_s: float = 0.5, max_pending: int = 10_000) -> None:
-        self.engine = engine
-        self.interval_s = interval_s
-        self.max_pending = max_pending
-        self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def record(self, service_id: str, cards: Iterable[tuple[str, str, str]]) -> None:
-        now = datetime.now(UTC)
-        rows = [
-            {
-                "card_uuid": u,
-                "service_id": service_id,
-                "rule_id": r,
-                "indicator": i,
-                "issued_at": now,
-            }
-            for u, r, i in cards
-        ]
-        if not rows:
-            return
-        with self._lock:
-            if len(self._pending) < self.max_pending:
-                self._pending.extend(rows)
-            if self._thread is None or self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, daemon=True, name="card-ledger")
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.interval_s)
-            try:
-                self.flush()
-            except Exception:  # the ledger must never take the service down
-                logging.getLogger(__name__).warning("card_ledger_flush_failed")
-
-    def flush(self) -> int:
-        with self._lock:
-            rows, self._pending = self._pending, []
-        if not rows:
-            return 0
-        unique = list({row["card_uuid"]: row for row in rows}.values())
-        stmt = _insert(self.engine, issued_cards).on_conflict_do_nothing(
-            index_elements=["card_uuid"]
-        )
-        with self.engine.begin() as conn:
-            conn.execute(stmt, unique)
-        return len(unique)

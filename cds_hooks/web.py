@@ -194,7 +194,11 @@ def _error_response(error: CdsError) -> Response:
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
     log.info("cds_error code=%s status=%s", error.code, error.status)
-    return json_response(error.to_operation_outcome(), error.status)
+    response = json_response(error.to_operation_outcome(), error.status)
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:
