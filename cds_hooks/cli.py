@@ -9,14 +9,11 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import multiprocessing
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from cds_hooks.observability import configure_logging
+from cds_hooks.logs import configure_logging
 from cds_hooks.settings import AuthMode, Settings, SettingsError, load_settings
 
 COMMAND_MODULES = (
@@ -56,9 +53,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sarcoma-cds: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    if not args.dev and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # gunicorn workers are separate processes: metrics are aggregated through files.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sarcoma-cds-metrics-")
+    if not args.dev:
+        from cds_hooks.observability import multiprocess_mode
+
+        if not multiprocess_mode():  # the folder was chosen too late (see main)
+            print("sarcoma-cds: metrics are not in multiprocess mode", file=sys.stderr)
+            return 3
     if settings.auth_mode is AuthMode.OFF:
         print(banner(settings.host), file=sys.stderr)
     from cds_hooks.web import create_app
@@ -86,31 +86,21 @@ def _serve(args: argparse.Namespace) -> int:
 def _gunicorn(app: Any, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from cds_hooks.server import cleanup_metrics_dir, gunicorn_options
+
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            workers = settings.workers or (multiprocessing.cpu_count() + 1)  # see gunicorn.conf
-            self.cfg.set("bind", f"{settings.host}:{settings.port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("timeout", 30)
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("keepalive", 5)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("limit_request_line", 8190)
-            self.cfg.set("child_exit", _child_exit)
-            self.cfg.set("forwarded_allow_ips", settings.forwarded_allow_ips)
-            self.cfg.set("preload_app", True)
+            for name, value in gunicorn_options(settings).items():
+                self.cfg.set(name, value)
 
         def load(self) -> Any:
             return app
 
-    _App().run()
+    try:
+        _App().run()
+    finally:
+        cleanup_metrics_dir()
     return 0
-
-
-def _child_exit(server: Any, worker: Any) -> None:
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["serve"] and "--dev" not in words:
+        # gunicorn workers are separate processes: their metrics are shared through files, and
+        # prometheus_client picks that mode when it is first imported, which building the
+        # parser (the subcommand modules) would do. So the folder is chosen first.
+        from cds_hooks.server import prepare_metrics_dir
+
+        prepare_metrics_dir()
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

@@ -1,23 +1,24 @@
-"""Structured JSON logs and Prometheus metrics (multiprocess-safe under gunicorn).
+"""Prometheus metrics (multiprocess-safe under gunicorn); JSON logs are in :mod:`cds_hooks.logs`.
 
-Log lines and metric labels carry only ids, codes, counts and timings: never a token, a
-request body, a patient name or identifier.
+Metric labels carry only ids, codes, counts and timings: never a token, a request body, a
+patient name or identifier.
+
+prometheus_client chooses its storage when it is imported: in-process values, or files in
+``PROMETHEUS_MULTIPROC_DIR`` shared by gunicorn workers. ``sarcoma-cds serve`` and
+``deploy/gunicorn.conf.py`` set that folder before anything imports this module
+(:func:`cds_hooks.server.prepare_metrics_dir`).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import sys
-from datetime import UTC, datetime
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -57,6 +58,16 @@ FEEDBACK = Counter(
     ["service", "rule", "outcome", "reason"],
 )
 
+LEDGER_PENDING = Gauge(
+    "cds_card_ledger_pending",
+    "Issued-card rows waiting to be written (they wait during a database outage)",
+    multiprocess_mode="livesum",
+)
+LEDGER_LOST = Counter(
+    "cds_card_ledger_lost_total",
+    "Issued-card rows that could not be kept (queue full, or a worker exited during an outage)",
+)
+
 
 def metrics_payload() -> tuple[bytes, str]:
     """The exposition text; aggregates all gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
@@ -69,33 +80,8 @@ def metrics_payload() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+def multiprocess_mode() -> bool:
+    """True when the metrics live in files shared by processes (the library decided at import)."""
+    from prometheus_client import values
 
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg and any ``extra`` fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in RESERVED and not key.startswith("_"):
-                payload[key] = value
-        if record.exc_info and record.exc_info[0] is not None:
-            payload["error_type"] = record.exc_info[0].__name__  # never the traceback
-        return json.dumps(payload, default=str, separators=(",", ":"))
-
-
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # Third-party loggers that would write URLs (with patient ids) at DEBUG stay quiet.
-    for name in ("urllib3", "requests", "werkzeug"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    return values.ValueClass is not values.MutexValue

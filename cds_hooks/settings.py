@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Python log level.")
     workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = CPU count + 1.")
+    threads: int = Field(
+        8, ge=1, le=64, description="Threads per gunicorn worker (requests waiting on FHIR)."
+    )
     smart_client_id: str = Field(
         "sarcoma-cds-timeline",
         min_length=1,

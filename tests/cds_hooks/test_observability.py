@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from cds_hooks.observability import JsonFormatter
+from cds_hooks.logs import JsonFormatter
 from tests.cds_hooks.echo_service import STAND_IN_KB, echo_registry
 
 BODY = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -102,15 +101,25 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck_and_no_build_tools():
     assert "USER 10001" in final_stage
     assert "HEALTHCHECK" in final_stage and "/healthz" in final_stage
     assert "apt-get" not in final_stage and "gcc" not in final_stage
-    assert "gunicorn.conf.py" in final_stage
+    assert 'CMD ["sarcoma-cds", "serve"]' in final_stage  # the one production entry point
 
 
-def test_gunicorn_config_timeouts_stay_below_the_ehr():
-    spec = importlib.util.spec_from_file_location("gconf", DEPLOY / "gunicorn.conf.py")
-    assert spec and spec.loader
-    config = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(config)
-    assert config.workers >= 1
-    assert config.timeout <= 10
-    assert config.graceful_timeout >= config.timeout
-    assert config.accesslog is None
+def test_gunicorn_settings_match_the_documented_production_settings():
+    """Issue 15: ``serve`` ran with a 30 s worker timeout (README: 10 s) and never recycled
+    workers; ``deploy/gunicorn.conf.py`` and ``serve`` now share one definition."""
+    from cds_hooks.server import gunicorn_options
+    from cds_hooks.settings import Settings
+
+    options = gunicorn_options(Settings(host="127.0.0.1", auth_mode="off"))
+    assert options["workers"] >= 1
+    assert options["timeout"] == 10
+    assert options["graceful_timeout"] >= options["timeout"]
+    assert options["max_requests"] > 0 and options["max_requests_jitter"] > 0
+    assert options["threads"] >= 2
+    assert options["worker_class"] == "cds_hooks.http_worker.BufferingWorker"
+    assert options["control_socket_disable"] is True
+    assert options["accesslog"] is None
+    conf = (DEPLOY / "gunicorn.conf.py").read_text()
+    assert "gunicorn_options(" in conf and "prepare_metrics_dir()" in conf
+    readme = (DEPLOY.parent / "README.md").read_text()
+    assert "worker timeout (10 s)" in readme

@@ -1,0 +1,184 @@
+"""A gunicorn worker that reads each request completely before a thread serves it.
+
+gunicorn's threaded worker hands a connection to a thread as soon as its first byte arrives;
+the thread then blocks while the rest of the headers and the body trickle in. A client that
+sends one byte a second holds a thread for as long as it likes, and a handful of such clients
+holds them all (``/healthz`` included).
+
+:class:`BufferingWorker` reads in the worker's main loop instead, without blocking: the bytes
+of a request are collected as they arrive, and only when the header block and a
+``Content-Length`` body are complete is the connection given to a thread, with those bytes
+already buffered in its parser. A slow client costs a connection slot and a buffer; it is
+dropped when its request has not arrived within :data:`REQUEST_READ_TIMEOUT_S`. Requests that
+cannot be delimited here (chunked bodies, headers over the limit, a body over the size limit)
+are handed over as soon as their headers are in, and the parser or the application answers.
+
+On SIGTERM the worker first accepts every connection already waiting in the listen queue, so
+the graceful shutdown serves them instead of resetting them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import selectors
+import socket
+import time
+from functools import partial
+from typing import Any
+
+from gunicorn import http
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+#: Longest time a request may take to arrive, headers and body (nginx's client timeouts are
+#: 60 s each by default; an EHR on a hospital network sends a hook call in milliseconds).
+REQUEST_READ_TIMEOUT_S = 10.0
+#: Largest header block buffered before the parser decides (it refuses what is over its limits).
+MAX_HEADER_BYTES = 64 * 1024
+READ_CHUNK = 256 * 1024
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: Bodies above this are handed over unread (the application answers 413); set from
+#: ``CDS_MAX_BODY_BYTES`` by :func:`cds_hooks.server.gunicorn_options` before the fork.
+max_body_bytes = 5_000_000
+
+
+class _Reading:
+    """The bytes of one request collected so far, and when it must have arrived."""
+
+    __slots__ = ("body_length", "buffer", "continued", "deadline", "header_end")
+
+    def __init__(self, deadline: float) -> None:
+        self.buffer = bytearray()
+        self.deadline = deadline
+        self.header_end = -1
+        self.body_length: int | None = None
+        self.continued = False
+
+
+def request_status(reading: _Reading, max_body: int) -> tuple[bool, bool]:
+    """(ready to hand over, send ``100 Continue`` now) for the bytes read so far."""
+    buffer = reading.buffer
+    if reading.header_end < 0:
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return len(buffer) > MAX_HEADER_BYTES, False
+        reading.header_end = end + 4
+        head = bytes(buffer[:end]).lower()
+        if b"\ntransfer-encoding:" in head:
+            return True, False  # chunked: delimited by the parser, read by the thread
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip() == b"content-length":
+                try:
+                    length = int(value.strip())
+                except ValueError:
+                    return True, False  # the parser answers 400
+        if length > max_body:
+            return True, False  # the application answers 413 without reading it
+        reading.body_length = length
+        reading.continued = b"\nexpect: 100-continue" not in head
+    assert reading.body_length is not None
+    ready = len(buffer) >= reading.header_end + reading.body_length
+    send_continue = not ready and not reading.continued
+    if send_continue:
+        reading.continued = True
+    return ready, send_continue
+
+
+class BufferingWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded worker with request reading in the main loop (see module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reading: dict[TConn, _Reading] = {}
+
+    # -- reading without a thread -----------------------------------------------------------
+
+    def accept(self, listener: socket.socket) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        self._start_reading(conn)
+
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
+        """A kept-alive connection has a next request coming: read it here too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._start_reading(conn)
+
+    def _start_reading(self, conn: TConn) -> None:
+        conn.sock.setblocking(False)
+        self.reading[conn] = _Reading(time.monotonic() + REQUEST_READ_TIMEOUT_S)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+
+    def _on_readable(self, conn: TConn, client: socket.socket) -> None:
+        reading = self.reading[conn]
+        try:
+            data = client.recv(READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        if not data:  # the client went away before sending a whole request
+            self._drop(conn)
+            return
+        reading.buffer += data
+        ready, send_continue = request_status(reading, max_body_bytes)
+        if send_continue:
+            try:
+                client.send(CONTINUE)
+            except OSError:
+                self._drop(conn)
+                return
+        if ready:
+            self._hand_over(conn, reading)
+
+    def _hand_over(self, conn: TConn, reading: _Reading) -> None:
+        self.poller.unregister(conn.sock)
+        del self.reading[conn]
+        conn.sock.setblocking(True)
+        if conn.parser is None:
+            conn.initialized = True
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser.unreader.unread(bytes(reading.buffer))
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _drop(self, conn: TConn) -> None:
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(conn.sock)
+        self.reading.pop(conn, None)
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self) -> None:
+        """Also drop the connections whose request did not arrive in time (called by the main
+        loop at least once a second)."""
+        super().murder_pending()
+        now = time.monotonic()
+        for conn in [c for c, r in self.reading.items() if r.deadline <= now]:
+            self._drop(conn)
+
+    # -- graceful drain ---------------------------------------------------------------------
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        if not enabled and not self.alive and self._accepting:
+            # Stopping: take every connection already queued on the listeners first; they
+            # are served before the worker exits instead of being reset with the sockets.
+            for listener in self.sockets:
+                for _ in range(self.worker_connections):
+                    try:
+                        client_sock, client_addr = listener.accept()
+                    except OSError:
+                        break
+                    self.nr_conns += 1
+                    conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+                    self._start_reading(conn)
+        super().set_accept_enabled(enabled)
