@@ -90,8 +90,38 @@ def test_compose_file_validates_against_the_compose_spec():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    assert set(compose["services"]) == {"cds", "db"}
+    assert set(compose["services"]) == {"cds", "db", "proxy"}
     assert "postgresql" in compose["services"]["cds"]["environment"]["CDS_DATABASE_URL"]
+    # Issue 15: slow clients took the service down; only the buffering proxy is published.
+    assert "ports" not in compose["services"]["cds"]
+    assert compose["services"]["proxy"]["ports"] == ["127.0.0.1:8080:8080"]
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in compose["services"]["proxy"]["volumes"]
+
+
+def test_the_proxy_buffers_requests_and_bounds_slow_clients():
+    conf = (DEPLOY / "nginx.conf").read_text()
+    lines = [line.split("#", 1)[0].strip() for line in conf.splitlines()]
+    directives = {
+        line.split()[0]: line.split()[1].rstrip(";") for line in lines if line.endswith(";")
+    }
+    assert directives["client_header_timeout"] == "10s"
+    assert directives["client_body_timeout"] == "10s"
+    assert directives["client_max_body_size"] == "5m"  # CDS_MAX_BODY_BYTES
+    assert directives["proxy_request_buffering"] == "on"
+    assert directives["proxy_next_upstream"] == "off"
+    ingress = _kinds()["Ingress"]["metadata"]["annotations"]
+    assert ingress["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+    assert ingress["nginx.ingress.kubernetes.io/proxy-body-size"] == "5m"
+
+
+def test_pods_drain_before_they_stop():
+    """Issue 15: SIGTERM reset the requests waiting in the accept queue; no preStop drain."""
+    from cds_hooks.server import GRACEFUL_TIMEOUT_S
+
+    pod = _kinds()["Deployment"]["spec"]["template"]["spec"]
+    pre_stop = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + GRACEFUL_TIMEOUT_S
 
 
 def test_dockerfile_runs_as_non_root_with_a_healthcheck_and_no_build_tools():
