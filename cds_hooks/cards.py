@@ -1,8 +1,9 @@
 """Render rule-engine recommendations as CDS Hooks 2.0 cards.
 
-* patient-view: one summary card (histology, biomarkers, lines so far, what is recommended
-  next and on what evidence), one card per data gap, and a card per warning about the current
-  therapy.
+* patient-view: one card per actionable recommendation (next step, warning, missing test,
+  monitoring), most severe first; a single summary card of the facts read when no rule
+  recommends anything. Each detail is short (:mod:`cds_hooks.card_text`); the full reasoning
+  is on the therapy-timeline page every card links to.
 * order-select / order-sign: only cards about the selected or drafted orders (the engine
   guarantees each carries the order ids), critical first, then warning, then info.
 
@@ -26,6 +27,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from cds_hooks import card_text
+from cds_hooks.card_text import (
+    recommendation_detail,
+    summary_detail,
+    unchecked_detail,
+)
 from cds_hooks.models import (
     Card,
     Coding,
@@ -39,7 +46,6 @@ from cds_hooks.suggestions import actions_for
 from fhir_mapping.drafts import UncheckedOrder
 from rules import Recommendation, SuggestedAction
 from rules import Source as KbSource
-from rules.results import Finding
 
 #: Fixed project namespace for deterministic card and suggestion uuids.
 CARD_NAMESPACE = uuid.UUID("6f1d3c1e-5a0b-4d7e-9a55-2f4b8e0c7d21")
@@ -50,11 +56,7 @@ MAX_SUMMARY = 139
 
 def clip(text: str, limit: int = MAX_SUMMARY) -> str:
     """Shorten ``text`` to ``limit`` characters at a word boundary, marking the cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-")
-    return cut + "…"
+    return card_text.clip(text, limit)
 
 
 def _uuid(*parts: str) -> str:
@@ -81,14 +83,6 @@ def card_rules(
         for card in cards
         if card.uuid
     ]
-
-
-def _issue_text(issue: object) -> str:
-    reference = getattr(issue, "reference", None)
-    problem = getattr(issue, "problem", None)
-    if isinstance(reference, str) and isinstance(problem, str):
-        return f"`{reference}`: {problem}"
-    return str(issue)
 
 
 def _suggestions(
@@ -128,76 +122,6 @@ def _suggestions(
 
 
 # ---------------------------------------------------------------------------------------------
-# Markdown
-
-
-def _finding_line(finding: Finding) -> str:
-    ref = f" (`{finding.source_ref}`)" if finding.source_ref else ""
-    return f"- {finding.text}{ref}"
-
-
-def _citation_text(source: KbSource) -> str:
-    parts = [f"*{source.title}*"]
-    if source.authors:
-        parts.append(source.authors)
-    parts.append(f"{source.publisher}, {source.year}")
-    if source.citation:
-        parts.append(source.citation)
-    if source.doi:
-        parts.append(f"doi:{source.doi}")
-    return ". ".join(parts)
-
-
-def _rec_markdown(rec: Recommendation, *, heading: str | None = None) -> list[str]:
-    lines: list[str] = []
-    if heading:
-        lines += [f"### {heading}", ""]
-    if rec.findings:
-        lines += ["**Why**", "", *(_finding_line(f) for f in rec.findings), ""]
-    lines += ["**What**", "", rec.what]
-    if rec.options:
-        lines.append("")
-        lines += [
-            f"- {o.drug.display}: {o.dose} ({o.preference})" + (f"; {o.note}" if o.note else "")
-            for o in rec.options
-        ]
-    if rec.monitoring:
-        lines += ["", "**Monitor**", "", *(f"- {m}" for m in rec.monitoring)]
-    if rec.contraindicated:
-        names = ", ".join(d.display for d in rec.contraindicated)
-        lines += ["", f"**Do not use (resistance or contraindication):** {names}"]
-    lines += ["", f"**Evidence:** {rec.evidence_label}."]
-    if rec.evidence_note:
-        lines[-1] += f" {rec.evidence_note}"
-    lines += [f"- {_citation_text(c)}" for c in rec.citations]
-    if rec.regulatory:
-        lines += ["", "**Regulatory status**", ""]
-        for note in rec.regulatory:
-            marker = " (this site)" if note.applies_here else ""
-            lines.append(f"- {note.jurisdiction}{marker}, {note.drug.display}: {note.text}")
-    lines += ["", f"_Rule `{rec.rule_id}@{rec.rule_version}`: {rec.review_line}._"]
-    return lines
-
-
-def _relevant_first(issues: Sequence[object], refs: Iterable[str | None]) -> list[object]:
-    """The issues about the card's own facts (by FHIR reference) first, then the others."""
-    wanted = {r for r in refs if r}
-    about = [i for i in issues if getattr(i, "reference", None) in wanted]
-    return [*about, *(i for i in issues if i not in about)]
-
-
-def _footer(kb_version: str, issues: Sequence[object]) -> list[str]:
-    lines: list[str] = []
-    if issues:
-        lines += ["", "**Data quality** (these inputs were skipped or partly read):", ""]
-        lines += [f"- {_issue_text(i)}" for i in issues[:8]]
-        if len(issues) > 8:
-            lines.append(f"- … and {len(issues) - 8} more")
-    lines += ["", f"_Knowledge base {kb_version}._"]
-    return lines
-
-
-# ---------------------------------------------------------------------------------------------
 # Cards
 
 
@@ -222,6 +146,16 @@ def _override_reasons(rec: Recommendation) -> list[Coding] | None:
     ] or None
 
 
+def _timeline_link(timeline_url: str, patient_id: str) -> Link:
+    """The therapy-timeline SMART app: the EHR adds iss and launch to this URL."""
+    return Link(
+        label="Therapy timeline",
+        url=f"{timeline_url}?patient={quote(patient_id, safe='')}",
+        type="smart",
+        app_context=json.dumps({"patientId": patient_id}, separators=(",", ":")),
+    )
+
+
 def _single_card(
     rec: Recommendation,
     *,
@@ -230,6 +164,7 @@ def _single_card(
     draft_orders: Mapping[str, Mapping[str, Any]],
     kb_version: str,
     issues: Sequence[object],
+    timeline_url: str | None = None,
     authored_on: str | None = None,
     user_id: str | None = None,
 ) -> Card:
@@ -248,8 +183,11 @@ def _single_card(
     behavior = None
     if suggestions:
         behavior = SelectionBehavior.AT_MOST_ONE if single_choice else SelectionBehavior.ANY
-    ordered = _relevant_first(issues, (f.source_ref for f in rec.findings))
-    detail = "\n".join([*_rec_markdown(rec), *_footer(kb_version, ordered)])
+    if timeline_url:
+        links = [_timeline_link(timeline_url, patient_id), *(links or [])]
+    detail = recommendation_detail(
+        rec, issues=issues, kb_version=kb_version, timeline=timeline_url is not None
+    )
     return Card(
         uuid=_uuid(hook_instance, rec.rule_id),
         summary=clip(rec.summary),
@@ -265,91 +203,46 @@ def _single_card(
 
 def _summary_card(
     summary: Recommendation | None,
-    advice: list[Recommendation],
-    monitoring: list[Recommendation],
     *,
     hook_instance: str,
     patient_id: str,
-    draft_orders: Mapping[str, Mapping[str, Any]],
     kb_version: str,
     issues: Sequence[object],
     timeline_url: str | None = None,
-    authored_on: str | None = None,
-    user_id: str | None = None,
+    **_: Any,
 ) -> Card:
-    lead = advice[0] if advice else summary
-    assert lead is not None
-    citations: list[KbSource] = []
-    for rec in [*advice, *monitoring, *([summary] if summary else [])]:
-        citations += [c for c in rec.citations if c not in citations]
-    source, links = _source_and_links(citations)
-    if advice:
-        headline = clip(f"Next: {advice[0].summary}")
+    """The one patient-view card when no rule recommends anything: the facts the service read,
+    so that silence is never mistaken for "not checked"."""
+    links = [_timeline_link(timeline_url, patient_id)] if timeline_url else None
+    if summary is not None and summary.citations:
+        source, _links = _source_and_links(summary.citations[:1])
     else:
-        headline = "Sarcoma summary: no new therapy recommendation from the knowledge base"
-    lines: list[str] = []
-    if summary is not None:
-        lines += ["**Patient**", "", *(_finding_line(f) for f in summary.findings), ""]
-        lines += [summary.what, ""]
-    if advice:
-        lines += ["## Recommended next", ""]
-        for rec in advice:
-            lines += [*_rec_markdown(rec, heading=rec.title), ""]
-    for rec in monitoring:
-        lines += [*_rec_markdown(rec, heading=rec.title), ""]
-    suggestions: list[Suggestion] = []
-    for index, rec in enumerate(advice):
-        own = _suggestions(
-            rec,
-            [a for a in rec.actions if a.type == "create-medication-request"],
-            hook_instance=hook_instance,
-            patient_id=patient_id,
-            draft_orders=draft_orders,
-            single_choice=True,
-            authored_on=authored_on,
-            user_id=user_id,
-        )
-        # The recommended suggestion belongs to the lead recommendation (the earliest step of
-        # the sequence); the options of later steps are offered, not recommended.
-        if index == 0 and own and rec.setting_confirmed and not any(s.is_recommended for s in own):
-            own[0] = own[0].model_copy(update={"is_recommended": True})
-        elif index > 0:
-            own = [s.model_copy(update={"is_recommended": None}) for s in own]
-        suggestions += own
-    # at most one suggestion may be recommended on an at-most-one card
-    first = next((i for i, s in enumerate(suggestions) if s.is_recommended), None)
-    suggestions = [
-        s if (not s.is_recommended or i == first) else s.model_copy(update={"is_recommended": None})
-        for i, s in enumerate(suggestions)
-    ]
-    if timeline_url:
-        # The therapy-timeline SMART app: the EHR adds iss and launch to this URL.
-        timeline = Link(
-            label="Therapy timeline",
-            url=f"{timeline_url}?patient={quote(patient_id, safe='')}",
-            type="smart",
-            app_context=json.dumps({"patientId": patient_id}, separators=(",", ":")),
-        )
-        links = [timeline, *(links or [])]
+        source = Source(label="Sarcoma therapy-sequencing knowledge base")
     return Card(
         uuid=_uuid(hook_instance, SUMMARY_ID),
-        summary=headline,
-        detail="\n".join([*lines, *_footer(kb_version, issues)]).strip(),
+        summary="Sarcoma summary: no new therapy recommendation from the knowledge base",
+        detail=summary_detail(
+            summary, issues=issues, kb_version=kb_version, timeline=timeline_url is not None
+        ),
         indicator=Indicator.INFO,
         source=source,
-        suggestions=suggestions or None,
-        selection_behavior=SelectionBehavior.AT_MOST_ONE if suggestions else None,
-        override_reasons=_override_reasons(lead) if suggestions else None,
         links=links,
     )
 
 
 def _unchecked_card(
-    order: UncheckedOrder, *, hook_instance: str, kb_version: str, issues: Sequence[object]
+    order: UncheckedOrder,
+    *,
+    hook_instance: str,
+    kb_version: str,
+    issues: Sequence[object],
+    timeline_url: str | None = None,
+    patient_id: str,
+    **_: Any,
 ) -> Card:
-    """A draft order the mapping could not check: never silence for an unchecked order."""
-    named = f"{order.label} (`{order.reference}`)" if order.label else f"`{order.reference}`"
-    ordered = _relevant_first(issues, [order.reference])
+    """A draft order the mapping could not check, or whose dose is above the labelled maximum:
+    never silence for an unchecked order."""
+    links = [_timeline_link(timeline_url, patient_id)] if timeline_url else None
     if order.kind == "dose":
         return Card(
             uuid=_uuid(hook_instance, UNCHECKED_ID, "dose", order.reference),
@@ -357,40 +250,23 @@ def _unchecked_card(
                 f"Check the dose of {order.label or order.reference}: above the labelled "
                 "maximum, not checked by any dose rule"
             ),
-            detail="\n".join(
-                [
-                    "**Why**",
-                    "",
-                    f"- Draft order {named}: {order.reason}.",
-                    "",
-                    "**What**",
-                    "",
-                    "Confirm the intended dose, its unit, the tablet count and the frequency "
-                    "before signing. The dose rules of this service did not use this dose.",
-                    *_footer(kb_version, ordered),
-                ]
-            ),
+            detail=unchecked_detail(order, issues=issues, kb_version=kb_version),
             indicator=Indicator.WARNING,
             source=Source(label="Sarcoma order check: labelled maximum dose of the drug"),
+            links=links,
         )
-    lines = [
-        "**Why**",
-        "",
-        f"- Draft order {named}: {order.reason}.",
-        "",
-        "**What**",
-        "",
-        "This order was not checked against the sarcoma knowledge base (histology, genotype, "
-        "prior lines, CYP3A4 interactions). Review it yourself, or re-enter it with a coded "
-        "medication (RxNorm) so that it can be checked.",
-    ]
     return Card(
         uuid=_uuid(hook_instance, UNCHECKED_ID, order.reference),
         summary=clip(f"Not checked: {order.label or order.reference} could not be read"),
-        detail="\n".join([*lines, *_footer(kb_version, ordered)]),
+        detail=unchecked_detail(order, issues=issues, kb_version=kb_version),
         indicator=Indicator.WARNING,
         source=Source(label="Sarcoma order check: data quality of the draft order"),
+        links=links,
     )
+
+
+#: Within one severity: what to do first, then the missing tests, then what to monitor.
+_KIND_ORDER = {"warning": 0, "recommendation": 0, "data-gap": 1, "monitoring": 2, "summary": 3}
 
 
 def render(
@@ -407,18 +283,20 @@ def render(
     authored_on: str | None = None,
     user_id: str | None = None,
 ) -> list[Card]:
-    """Cards for one hook call, in a deterministic order (most severe first).
+    """Cards for one hook call, one per actionable recommendation, most severe first.
 
     ``timeline_url`` (the SMART launch URL of the therapy-timeline app) adds a smart link to
-    the patient-view summary card. ``unchecked`` are draft orders the mapping could not check
-    (order hooks: one warning card each). ``authored_on`` (the date of the call) and
-    ``user_id`` (``context.userId``) go into suggested orders."""
+    every card: the full reasoning, every option and all citations are there. ``unchecked``
+    are draft orders the mapping could not check (order hooks: one warning card each).
+    ``authored_on`` (the date of the call) and ``user_id`` (``context.userId``) go into
+    suggested orders."""
     common: dict[str, Any] = {
         "hook_instance": hook_instance,
         "patient_id": patient_id,
         "draft_orders": draft_orders,
         "kb_version": kb_version,
         "issues": tuple(issues),
+        "timeline_url": timeline_url,
         "authored_on": authored_on,
         "user_id": user_id,
     }
@@ -431,28 +309,18 @@ def render(
         unique.values(),
         key=lambda r: (
             _SEVERITY[r.indicator],
+            _KIND_ORDER[r.kind],
             any(n.applies_here and n.status == "not-approved" for n in r.regulatory),
         ),
     )
     if hook != "patient-view":
         cards = [_single_card(r, **common) for r in recs if r.order_ids]
-        return cards + [
-            _unchecked_card(
-                order, hook_instance=hook_instance, kb_version=kb_version, issues=tuple(issues)
-            )
-            for order in unchecked
-        ]
+        return cards + [_unchecked_card(order, **common) for order in unchecked]
+    actionable = [r for r in recs if r.kind != "summary"]
+    if actionable:
+        return [_single_card(r, **common) for r in actionable]
     summary = next((r for r in recs if r.kind == "summary"), None)
-    advice = [r for r in recs if r.kind == "recommendation"]
-    monitoring = [r for r in recs if r.kind == "monitoring"]
-    separate = [r for r in recs if r.kind in {"warning", "data-gap"}]
-    cards = [_single_card(r, **common) for r in separate if r.indicator != "info"]
-    if summary is not None or advice or monitoring:
-        cards.append(
-            _summary_card(summary, advice, monitoring, timeline_url=timeline_url, **common)
-        )
-    cards += [_single_card(r, **common) for r in separate if r.indicator == "info"]
-    return cards
+    return [_summary_card(summary, **common)]
 
 
 __all__ = ["CARD_NAMESPACE", "UNCHECKED_ID", "card_rules", "clip", "render"]

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rules import wording
 from rules.extent import Extent
 from rules.patient import (
     Biomarker,
@@ -125,20 +126,28 @@ def protein_short(hgvs_p: str | None) -> str | None:
     return f"{_AA3[match.group(1)]}{match.group(2)}{_AA3[match.group(3)]}"
 
 
+#: How a failed line is worded, by the reason recorded.
+_FAILED = {
+    "progression": "progression documented",
+    "toxicity": "stopped for toxicity",
+    "completed": "completed, then failed",
+    "other": "stopped for another reason",
+    "unknown": "reason not documented",
+}
+
+
 def _ref(ref: str | None) -> str | None:
     return ref or None
 
 
 def diagnosis_text(diagnosis: Diagnosis, labels: Mapping[str, str]) -> str:
-    label = labels.get(diagnosis.histology.value, diagnosis.histology.value.replace("-", " "))
-    if diagnosis.subtype is not None:
-        label = f"{diagnosis.subtype.value.replace('-', ' ')} {label}"
-    code = diagnosis.code.display or diagnosis.code.code
-    return f"Diagnosis on record: {label} ({code})"
+    name = wording.diagnosis_name(diagnosis.histology.value, diagnosis.subtype, labels)
+    return f"Diagnosis: {wording.with_recorded_as(name, diagnosis.code.display)}"
 
 
 def biomarker_text(marker: Biomarker) -> str:
-    genes = "-".join(g.symbol for g in marker.genes) if marker.partners else marker.gene.symbol
+    symbols = [g.symbol for g in marker.genes]
+    genes = wording.fusion(symbols) if marker.partners else marker.gene.symbol
     detail = []
     if marker.exon is not None:
         detail.append(f"exon {marker.exon}")
@@ -185,9 +194,8 @@ def exposure_text(exposure: TherapyExposure, prefix: str = "") -> str:
         when = f" from {exposure.start}"
         if exposure.end is not None:
             when += f" to {exposure.end}"
-    stop = ""
-    if exposure.stop_reason is not None and exposure.stop_reason is not StopReason.UNKNOWN:
-        stop = f", stopped for {exposure.stop_reason.value}"
+    ended = wording.stopped(exposure.stop_reason)
+    stop = f", {ended}" if ended else ""
     return f"{prefix}{name}{dose_text(exposure)}{when}{stop}"
 
 
@@ -431,7 +439,7 @@ def exposure(ctx: Context, a: ExposureParams) -> Findings:
                 else (line.ended_by.value if line.ended_by else "unknown")  # fmt: skip
             refs = progression_refs or line.end_evidence
             findings.extend(
-                Finding(f"Line {line.number} failed: {reason} documented", ref)
+                Finding(f"Line {line.number} failed: {_FAILED.get(reason, reason)}", ref)
                 for ref in refs
                 if ref not in {f.source_ref for f in findings}
             )
@@ -471,7 +479,8 @@ def prior_agent_count(ctx: Context, a: CountParams) -> Findings:
         return ()
     names = ", ".join(ctx.valuesets.get(m).display for m in sorted(received)) or "none"
     title = ctx.valuesets.get(a.drug).title
-    return (Finding(f"{count} prior agent(s) from {title}: {names}", None),)
+    agents = wording.count(count, "prior agent")
+    return (Finding(f"{agents} from {title}: {names}", None),)
 
 
 class LineCountParams(Params):
@@ -488,7 +497,7 @@ def line_count(ctx: Context, a: LineCountParams) -> Findings:
     if not ctx.lines:
         return (Finding("No line of systemic therapy on record", None),)
     text = "; ".join(f"line {ln.number}: {'+'.join(ln.agents)}" for ln in ctx.lines)
-    return (Finding(f"{count} line(s) of systemic therapy: {text}", None),)
+    return (Finding(f"{wording.count(count, 'line')} of systemic therapy: {text}", None),)
 
 
 @predicate("progression_on_current_line", NoParams)

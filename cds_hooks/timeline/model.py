@@ -28,6 +28,7 @@ from rules.patient import (
 )
 from rules.results import Recommendation
 from rules.setting import current_setting
+from rules.wording import diagnosis_name, fusion
 
 _PERIOPERATIVE = (TreatmentIntent.ADJUVANT, TreatmentIntent.NEOADJUVANT, TreatmentIntent.CURATIVE)
 
@@ -120,9 +121,8 @@ def _patient_name(resource: Any) -> str:
 
 
 def _biomarker_label(marker: Biomarker) -> str:
-    genes = "::".join(g.symbol for g in (marker.five_prime, marker.three_prime) if g) or "/".join(
-        g.symbol for g in (marker.gene, *marker.partners)
-    )
+    ends = [g.symbol for g in (marker.five_prime, marker.three_prime) if g]
+    genes = fusion(ends or [g.symbol for g in (marker.gene, *marker.partners)])
     what = marker.hotspot or (f"exon {marker.exon}" if marker.exon else "") or marker.hgvs_p or ""
     kind = marker.kind.value if marker.kind.value not in ("variant",) else ""
     result = {ResultValue.PRESENT: "", ResultValue.ABSENT: " not detected"}.get(
@@ -156,10 +156,9 @@ def build_timeline(prefetch: dict[str, Any], patient_id: str, kb: Any, as_of: dt
         setting=current_setting(patient).text(),
         perioperative=[e for e in patient.historical_exposures() if e.intent in _PERIOPERATIVE],
     )
+    labels = {h.id: h.label for h in kb.meta.histologies}
     for diagnosis in patient.diagnoses:
-        label = diagnosis.histology.value.replace("-", " ")
-        if diagnosis.subtype:
-            label = f"{diagnosis.subtype.value} {label}"
+        label = diagnosis_name(diagnosis.histology.value, diagnosis.subtype, labels)
         timeline.diagnosis.append(
             Event("diagnosis", diagnosis.onset or diagnosis.recorded, label, diagnosis.source_ref)
         )

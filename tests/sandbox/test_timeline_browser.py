@@ -105,7 +105,7 @@ def test_timeline_shows_lines_dates_and_evidence(
             e.text for e in svg.find_elements(By.CSS_SELECTOR, "[data-testid=event]")
         )
         for text in (
-            "gist 2023-02-06",
+            "Gastrointestinal stromal tumour (GIST) 2023-02-06",
             "KIT exon 11",
             "improved 2023-09-04",
             "stable 2024-03-11",

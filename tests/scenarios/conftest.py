@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.contract.wire import assert_valid_card, empty_members
+from tests.contract.wording import card_wording_problems
 from tests.scenarios.builders import SERVICE_FOR_HOOK
 
 Cards = list[dict[str, Any]]
@@ -107,6 +108,8 @@ def check_response(body: dict[str, Any], answer: dict[str, Any]) -> Cards:
     ids = draft_ids(body)
     for card in cards:
         assert_valid_card(card, ids if body["hook"] != "patient-view" else None)
+    wording = [p for card in cards for p in card_wording_problems(card, body["hook"])]
+    assert wording == [], wording
     unsafe = marked_unsafe(cards)
     assert not unsafe & created_drugs(cards), "a suggestion orders a drug marked as resisted"
     check_first_action_semantics(body, cards)
@@ -123,6 +126,12 @@ def cds(client: FlaskClient) -> Callable[[dict[str, Any]], Cards]:
         return check_response(body, response.get_json())
 
     return _call
+
+
+def rule_card(cards: Cards, rule_id: str) -> dict[str, Any]:
+    """The card of one rule (each card names its rule once, in its last line)."""
+    (card,) = [c for c in cards if f"`{rule_id}@" in c.get("detail", "")]
+    return card
 
 
 def card_with(cards: Cards, *words: str, indicator: str | None = None) -> dict[str, Any]:

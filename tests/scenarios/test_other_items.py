@@ -12,6 +12,7 @@ from tests.scenarios.conftest import (
     check_response,
     codes,
     no_card_with,
+    rule_card,
     suggested_orders,
 )
 
@@ -23,12 +24,9 @@ AFTER_DOXORUBICIN = [b.completed("doxorubicin", authored="2023-03-01")]
 ANLOTINIB_OK = "12 mg once daily, days 1-14 of each 21-day cycle"
 
 
-def _summary(cards):
-    return (
-        card_with(cards, "", indicator="info")
-        if len(cards) == 1
-        else next(c for c in cards if c["summary"].startswith(("Next:", "Sarcoma summary")))
-    )
+def _first_recommendation(cards):
+    """The first info card: the lead recommendation (warnings and critical cards go first)."""
+    return next(c for c in cards if c["indicator"] == "info")
 
 
 # --- items 5 and 6: leiomyosarcoma, liposarcoma ---------------------------------------------
@@ -78,7 +76,8 @@ def test_items5_6_silent_second_line_before_anthracycline(cds):
 )
 def test_item7_histology_specific_option(cds, histology, words, code):
     cards = cds(b.patient_view(conditions=[b.condition(histology)], genomics=NTRK_NEG))
-    card = card_with(cards, "Next:", *words, indicator="info")
+    card = card_with(cards, *words, indicator="info")
+    assert card is _first_recommendation(cards)
     if code is not None:
         assert code in codes(suggested_orders(card)[0]["medicationCodeableConcept"])
 
@@ -318,7 +317,7 @@ def test_item11_monitoring_on_therapy(cds):
             medications=[b.medication("imatinib", mg=400)],
         )
     )
-    summary = _summary(cards)
+    summary = rule_card(cards, "monitoring-imaging-and-toxicity")
     assert "every 2-3 months" in summary["detail"]
     assert "toxicity" in summary["detail"].lower()
 
@@ -381,22 +380,21 @@ def test_item16_anlotinib_order_card_states_regulatory_status(cds):
 
 def test_items13_16_second_line_anlotinib_with_efficacy_limits_and_status(cds):
     cards = cds(b.patient_view(conditions=LMS, genomics=NTRK_NEG, medications=AFTER_DOXORUBICIN))
-    detail = _summary(cards)["detail"]
+    detail = rule_card(cards, "anlotinib-second-line-sts")["detail"]
     for fact in ("ORR 8.8%", "DCR 70.7%", "6.68 months", "non-randomised", "Chinese"):
         assert fact in detail
     assert "US (this site), anlotinib: Not approved by the FDA" in detail
     assert "NMPA" in detail
     # the FDA-approved options come first: anlotinib is not the headline for a US site
-    assert "anlotinib" not in _summary(cards)["summary"].lower()
-    assert not [o for o in suggested_orders(_summary(cards)) if "anlotinib" in str(o)]
+    assert "anlotinib" not in _first_recommendation(cards)["summary"].lower()
+    assert not [o for o in suggested_orders(_first_recommendation(cards)) if "anlotinib" in str(o)]
 
 
 @pytest.mark.parametrize("histology", ["asps", "ccs"])
 def test_item13_first_line_anlotinib_for_asps_and_ccs(cds, histology):
     conditions = [b.condition(histology), b.metastasis("lung")]
     cards = cds(b.patient_view(conditions=conditions, genomics=NTRK_NEG))
-    summary = _summary(cards)
-    assert "`anlotinib-first-line-asps-ccs@" in summary["detail"]
+    summary = rule_card(cards, "anlotinib-first-line-asps-ccs")
     assert "first-line option" in summary["detail"]
     assert "Not approved by the FDA" in summary["detail"]
     if histology == "ccs":
@@ -421,7 +419,7 @@ def test_item14_anlotinib_monitoring(cds):
             ],
         )
     )
-    detail = _summary(cards)["detail"]
+    detail = rule_card(cards, "anlotinib-monitoring")["detail"]
     for item in ("Blood pressure", "Hand-foot", "Thyroid", "Lipids", "Urine protein",
                  "Pneumothorax", "Bleeding"):  # fmt: skip
         assert item in detail
@@ -456,10 +454,13 @@ def test_item16_jurisdiction_setting_changes_presentation(make_app, make_setting
         with app.test_client() as client:
             response = client.post("/cds-services/sarcoma-patient-view", json=body)
         assert response.status_code == 200
-        details[jurisdiction] = _summary(check_response(body, response.get_json()))["detail"]
-    assert "- US (this site), anlotinib: Not approved by the FDA" in details["US"]
-    assert "- CN (this site), anlotinib: Approved by China's NMPA" in details["CN"]
-    assert "(this site)" not in details["CN"].split("- US")[1].split("\n")[0]
+        cards = check_response(body, response.get_json())
+        details[jurisdiction] = rule_card(cards, "anlotinib-first-line-asps-ccs")["detail"]
+    assert "US (this site), anlotinib: Not approved by the FDA" in details["US"]
+    assert "approved in CN (NMPA)" in details["US"]
+    assert "CN (this site), anlotinib: Approved by China's NMPA" in details["CN"]
+    assert "not approved in US (FDA)" in details["CN"]
+    assert "US (this site)" not in details["CN"]
 
 
 # --- item 20: CYP3A4 interactions of the kinase inhibitors ---------------------------------

@@ -85,7 +85,7 @@ def test_unknown_extent_is_hedged_and_the_order_is_not_recommended(cds) -> None:
     genomics, rule = FIRST_LINE["gist"]
     cards = cds(b.patient_view(conditions=[b.condition("gist")], genomics=genomics))
     (card,) = _fired(cards, rule)
-    assert card["summary"].startswith("Next: For advanced or unresectable disease")
+    assert card["summary"].startswith("For advanced or unresectable disease")
     assert "Extent of disease not recorded" in card["detail"]
     assert card.get("suggestions"), "the order stays available"
     assert not any(s.get("isRecommended") for s in card["suggestions"])
