@@ -89,7 +89,7 @@ def render_svg(timeline: Timeline) -> str:
         stop = line.end.isoformat() if line.end else "ongoing"
         why = line.ended_by.value if line.ended_by else "ongoing"
         dose = line_dose(line)
-        text = f"{', '.join(line.agents)}{f' ({dose})' if dose else ''}"
+        text = f"{', '.join(line.agents)}{f': {dose}' if dose else ''}"
         dates = f"{line.start.isoformat() if line.start else '?'} to {stop}: {why}"
         out.append(
             f'<g data-testid="line-bar"><rect x="{x(first)}" y="{y}" '
