@@ -107,10 +107,12 @@ def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
 
 class VariantClassParams(Params):
     classes: list[str] = Field(min_length=1)
+    #: false when a finding of any of these classes is also on record
+    without: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known(self) -> VariantClassParams:
-        unknown = set(self.classes) - variant_classes().ids
+        unknown = set(self.classes + self.without) - variant_classes().ids
         if unknown:
             raise ValueError(f"unknown variant class(es): {sorted(unknown)}")
         return self
@@ -122,11 +124,17 @@ def variant_class(ctx: Context, a: VariantClassParams) -> Findings:
 
     Primary classes take findings that are not secondary; secondary classes take only findings
     first reported after progression on a kinase inhibitor. Germline KIT/PDGFRA variants count
-    as drivers in GIST.
+    as drivers in GIST. ``without``: false if a finding of one of those classes is on record.
     """
+    if a.without and _class_findings(ctx, a.without):
+        return ()
+    return _class_findings(ctx, a.classes)
+
+
+def _class_findings(ctx: Context, class_ids: list[str]) -> Findings:
     table = variant_classes()
     findings: list[Finding] = []
-    for class_id in a.classes:
+    for class_id in class_ids:
         item = table.get(class_id)
         for marker in gist_driver_findings(ctx, item.gene):
             if marker.kind is not BiomarkerKind.VARIANT or class_id not in classes_of(marker):
