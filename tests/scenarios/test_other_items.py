@@ -88,7 +88,7 @@ def test_item7_imt_alk_rearranged_crizotinib(cds):
             conditions=[b.condition("imt")], genomics=[b.fusion("EML4", "ALK"), *NTRK_NEG]
         )
     )
-    card = card_with(cards, "ALK-rearranged", "crizotinib 250 mg twice daily", indicator="info")
+    card = card_with(cards, "ALK-positive", "crizotinib 250 mg twice daily", indicator="info")
     (order,) = suggested_orders(card)
     assert (b.RXNORM, "1148495") in codes(order["medicationCodeableConcept"])
     dosage = order["dosageInstruction"][0]
