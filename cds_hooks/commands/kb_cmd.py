@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from cds_hooks.commands import kb_diff
+from cds_hooks.commands.kb_genotype import genotype_tables_html
 from rules import KnowledgeBase, KnowledgeBaseError, load_kb
 from rules.knowledge import Rule, Source, slug
 from rules.loader import BoundCriterion, CompiledRule
@@ -193,6 +194,7 @@ def render_html(kb: KnowledgeBase) -> str:
             f"({len(by_histology.get(h.id, []))} rules)</li>"
             for h in histologies
         ),
+        '<li><a href="#genotype">GIST genotype tables</a></li>',
         '<li><a href="#sources">Sources</a></li></ul></nav>',
     ]
     for histology in histologies:
@@ -207,6 +209,7 @@ def render_html(kb: KnowledgeBase) -> str:
         if svg:
             body += ["<p><strong>Line-of-therapy sequence</strong></p>", svg]
         body += [_rule_html(kb, compiled) for compiled in rules]
+    body.append(genotype_tables_html(kb))
     body.append('<h2 id="sources">Sources</h2><ul>')
     body += [
         f'<li id="src-{escape(s.key)}"><code>{escape(s.key)}</code> ({escape(s.kind)}): '
