@@ -215,3 +215,20 @@ def load_settings(**overrides: object) -> Settings:
             name = f"CDS_{field.upper()}" if err["loc"] else "settings"
             lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+class DatabaseSettings(BaseSettings):
+    """Only what the offline commands (``feedback-report``) need: the database URL. The
+    service's other settings (authentication, allowlist...) are neither read nor checked."""
+
+    model_config = SettingsConfigDict(env_prefix="CDS_", extra="ignore", frozen=True)
+
+    database_url: str = Settings.model_fields["database_url"].default
+
+
+def load_database_url() -> str:
+    """``CDS_DATABASE_URL`` (or the service's default), without the service's other checks."""
+    url = DatabaseSettings().database_url
+    if not url.strip():
+        raise SettingsError("invalid settings:\n  CDS_DATABASE_URL: must not be empty")
+    return url

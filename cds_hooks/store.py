@@ -290,25 +290,45 @@ class FeedbackStore:
             return {row.card_uuid: row.rule_id for row in conn.execute(query)}
 
     def report(self) -> list[dict[str, Any]]:
-        """Feedback per rule: accepted / overridden counts and override reasons."""
+        """Feedback per rule: accepted / overridden counts and override reasons, for the cards
+        this service issued (the ledger). Feedback naming any other card id is counted apart
+        by :meth:`not_issued`: a client's test traffic or a stale id never skews a rule."""
         query = (
             select(
-                func.coalesce(issued_cards.c.rule_id, "unknown").label("rule_id"),
+                issued_cards.c.rule_id,
                 feedback.c.outcome,
                 feedback.c.override_code,
                 feedback.c.override_display,
                 func.count().label("n"),
             )
             .select_from(
-                feedback.outerjoin(issued_cards, feedback.c.card_uuid == issued_cards.c.card_uuid)
+                feedback.join(issued_cards, feedback.c.card_uuid == issued_cards.c.card_uuid)
             )
             .group_by(
-                "rule_id", feedback.c.outcome, feedback.c.override_code, feedback.c.override_display
+                issued_cards.c.rule_id,
+                feedback.c.outcome,
+                feedback.c.override_code,
+                feedback.c.override_display,
             )
-            .order_by("rule_id", feedback.c.outcome)
+            .order_by(issued_cards.c.rule_id, feedback.c.outcome)
         )
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def not_issued(self) -> dict[str, int]:
+        """Feedback items, by outcome, for card ids the ledger does not know (never issued by
+        this service, or issued before the ledger existed): recorded, never attributed."""
+        query = (
+            select(feedback.c.outcome, func.count().label("n"))
+            .select_from(
+                feedback.outerjoin(issued_cards, feedback.c.card_uuid == issued_cards.c.card_uuid)
+            )
+            .where(issued_cards.c.card_uuid.is_(None))
+            .group_by(feedback.c.outcome)
+            .order_by(feedback.c.outcome)
+        )
+        with self.engine.connect() as conn:
+            return {row.outcome: int(row.n) for row in conn.execute(query)}
 
     def ping(self) -> bool:
         try:

@@ -9,7 +9,9 @@ import sys
 from collections import defaultdict
 from typing import Any
 
-from cds_hooks.settings import SettingsError, load_settings
+from sqlalchemy.exc import SQLAlchemyError
+
+from cds_hooks.settings import SettingsError, load_database_url
 from cds_hooks.store import FeedbackStore, make_engine, migrate
 
 
@@ -44,33 +46,49 @@ def _run(args: argparse.Namespace) -> int:
     url = args.database_url
     if not url:
         try:
-            url = load_settings().database_url
+            url = load_database_url()
         except SettingsError as exc:
             print(f"sarcoma-cds: {exc}", file=sys.stderr)
             return 2
-    engine = make_engine(url)
-    migrate(engine)
-    report = summarise(FeedbackStore(engine).report())
-    engine.dispose()
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        store = FeedbackStore(engine)
+        report, not_issued = summarise(store.report()), store.not_issued()
+        engine.dispose()
+    except (SQLAlchemyError, ValueError, OSError) as exc:
+        print(f"sarcoma-cds: the database is unavailable ({type(exc).__name__})", file=sys.stderr)
+        return 2
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps({"rules": report, "not_issued": not_issued}, indent=2))
         return 0
+    apart = sum(not_issued.values())
+    note = (
+        f"{apart} feedback item{'' if apart == 1 else 's'} named cards this service never "
+        "issued (a client's test, or an unknown id): recorded, not counted above"
+    )
     if not report:
-        print("no feedback recorded yet")
+        print("no feedback on issued cards yet")
+        if apart:
+            print(note)
         return 0
     print(f"{'rule':44} {'accepted':>8} {'overridden':>10} {'override %':>10}  reasons")
     for item in report:
         reasons = "; ".join(f"{k} x{v}" for k, v in item["override_reasons"].items())
         print(
             f"{item['rule']:44} {item['accepted']:8d} {item['overridden']:10d} "
-            f"{item['override_rate'] * 100:9.1f}%  {reasons}"
+            f"{item['override_rate'] * 100:9.1f}%  {reasons}".rstrip()
         )
+    if apart:
+        print(note)
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "feedback-report", help="per rule: accepted / overridden counts and override reasons"
+        "feedback-report",
+        help="per rule: accepted / overridden counts and override reasons (reads only "
+        "CDS_DATABASE_URL)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--database-url", help="override CDS_DATABASE_URL")

@@ -50,7 +50,6 @@ class SelfCheck:
     timeout_s: float = 15.0
     results: list[CheckResult] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
-    card_uuid: str | None = None
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -357,17 +356,15 @@ class SelfCheck:
         demo = prefetch_for(load_bundle(DEMO_SCENARIO))
         declared = patient_view.get("prefetch") or {}
         prefetch = {key: demo.get(key) for key in declared}
-        document = self._call_ok(
+        self._call_ok(
             f"call-with-data:{patient_view['id']}", patient_view, prefetch, demo_patient.patient_id
         )
-        for card in (document or {}).get("cards", []):
-            if isinstance(card, dict) and isinstance(card.get("uuid"), str):
-                self.card_uuid = card["uuid"]
-                break
 
     def check_feedback(self) -> None:
+        """Feedback round trip on a card id the deployment never issued: the endpoint must
+        accept it (item 78), and no rule's accepted/overridden figures change."""
         service = next((s for s in self.services if s["hook"] == "patient-view"), self.services[0])
-        card = self.card_uuid or str(uuid.uuid4())
+        card = str(uuid.uuid4())
         body = {
             "feedback": [
                 {
@@ -384,8 +381,12 @@ class SelfCheck:
             if not 200 <= response.status_code < 300:
                 problems.append(f"{attempt} post: status {response.status_code}")
             problems.extend(self.cors_problems(response))
-        which = "issued card" if self.card_uuid else "unknown card uuid"
-        self.check("feedback-round-trip", "74-81", problems, f"2xx twice ({which})")
+        self.check(
+            "feedback-round-trip",
+            "74-81",
+            problems,
+            "2xx twice (a card id never issued: the deployment's report is untouched)",
+        )
 
     def check_jwt(self) -> None:
         bad_tokens: list[tuple[str, Callable[[str], str]]] = [

@@ -230,9 +230,31 @@ def test_feedback_report_attributes_feedback_to_the_rule_that_issued_the_card(
         == 200
     )
     assert main(["feedback-report", "--json", "--database-url", url]) == 0
-    report = {r["rule"]: r for r in _json.loads(capsys.readouterr().out)}
+    output = _json.loads(capsys.readouterr().out)
+    report = {r["rule"]: r for r in output["rules"]}
     assert report["echo-rule"]["overridden"] == 1
     assert report["echo-rule"]["override_reasons"] == {"Tumour board decision": 1}
-    assert report["unknown"]["overridden"] == 1
+    # feedback for a card this service never issued is recorded apart, counted for no rule
+    assert set(report) == {"echo-rule"}
+    assert output["not_issued"] == {"overridden": 1}
+    assert main(["feedback-report", "--database-url", url]) == 0
+    table = capsys.readouterr().out
+    assert "echo-rule" in table and "1 feedback item named cards this service never" in table
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'cds_feedback_total{outcome="overridden",reason="other",rule="echo-rule",' in metrics
+
+
+def test_feedback_report_reads_only_the_database_url(tmp_path, monkeypatch, capsys):
+    """A reporting host has no trusted-clients file: the report does not ask for one."""
+    from cds_hooks.cli import main
+
+    url = f"sqlite:///{tmp_path}/only-db.sqlite3"
+    for name in ("CDS_AUTH_MODE", "CDS_TRUSTED_CLIENTS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CDS_DATABASE_URL", url)
+    monkeypatch.setenv("CDS_HOST", "0.0.0.0")  # a non-loopback host with jwt, the default
+    assert main(["feedback-report"]) == 0
+    assert capsys.readouterr().out.strip() == "no feedback on issued cards yet"
+    monkeypatch.setenv("CDS_DATABASE_URL", "not-a-database-url")
+    assert main(["feedback-report"]) == 2
+    assert "database is unavailable" in capsys.readouterr().err

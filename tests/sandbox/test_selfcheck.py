@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask, Response
@@ -56,8 +57,53 @@ def test_selfcheck_passes_against_the_app_with_auth_off(served: Callable[..., st
         "feedback-round-trip",
     ):
         assert names[expected].status == "pass", names[expected].line()
-    assert "issued card" in names["feedback-round-trip"].detail
+    assert "never issued" in names["feedback-round-trip"].detail
     assert names["jwt-refuses-bad-token"].status == "skip"
+
+
+SANDBOX = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox"
+
+
+def _report(url: str, capsys: Any) -> dict[str, Any]:
+    assert main(["feedback-report", "--json", "--database-url", url]) == 0
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
+
+
+def test_a_sandbox_accept_counts_for_its_rule_and_a_selfcheck_run_for_none(
+    served: Callable[..., str], tmp_path: Path, capsys: Any
+) -> None:
+    url = f"sqlite:///{tmp_path}/feedback.sqlite3"
+    base = served(auth_mode="off", database_url=url)
+    body = json.loads((SANDBOX / "pv-demo-gist-progressed--patient-view.json").read_text())
+    body.pop("fhirServer")
+    cards = requests.post(f"{base}/cds-services/sarcoma-patient-view", json=body, timeout=30)
+    card = next(c for c in cards.json()["cards"] if "sunitinib 50 mg" in c["summary"])
+    # the body the Sandbox sent when a suggestion was taken, for this call's card
+    accept = json.loads((SANDBOX / "pv-demo-gist-progressed-suggestion--feedback.json").read_text())
+    accept["feedback"][0]["card"] = card["uuid"]
+    accept["feedback"][0]["acceptedSuggestions"] = [{"id": card["suggestions"][0]["uuid"]}]
+    posted = requests.post(
+        f"{base}/cds-services/sarcoma-patient-view/feedback", json=accept, timeout=30
+    )
+    assert posted.status_code == 200
+    before = _report(url, capsys)
+    assert before["rules"] == [
+        {
+            "rule": "gist-second-line-sunitinib",
+            "accepted": 1,
+            "overridden": 0,
+            "override_rate": 0.0,
+            "override_reasons": {},
+        }
+    ]
+    assert before["not_issued"] == {}
+
+    results = SelfCheck(base).run()
+    assert [r.line() for r in results if r.status == "fail"] == []
+    after = _report(url, capsys)
+    assert after["rules"] == before["rules"]
+    assert after["not_issued"] == {"overridden": 1}  # recorded apart, counted for no rule
 
 
 def test_cli_exit_status_and_report(served: Callable[..., str], capsys: Any) -> None:
