@@ -47,6 +47,7 @@ _KEYS = tuple(
 _PAREN = re.compile(r"\(([^()]{3,80})\)")
 _CODE = re.compile(r"`[^`]*`")
 _URL = re.compile(r"https?://\S+")
+_HGVS = re.compile(r"\b[cgmnpr]\.\(?[A-Za-z0-9_*>+\-]+\)?")
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -57,7 +58,9 @@ def visible_text(text: str, *, is_html: bool = False) -> str:
         text = re.sub(r"<svg\b.*?</svg>", lambda m: _svg_text(m.group(0)), text, flags=re.S)
         text = html.unescape(_TAG.sub("\n", text))
     text = _URL.sub(" ", _CODE.sub("CODE", text))
-    return text.replace("**", "").replace("_", " ")
+    text = _HGVS.sub("HGVS", text)  # p.(Ala502_Tyr503dup) is notation, not prose
+    text = re.sub(r"(?m)^_|_$", "", text)  # the italic footer line
+    return text.replace("**", "")
 
 
 def _svg_text(svg: str) -> str:
