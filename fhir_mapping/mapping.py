@@ -13,6 +13,7 @@ from fhir_mapping import (
     drafts,
     extent,
     genomics,
+    medication_filter,
     medications,
     prefilter,
     text_findings,
@@ -290,14 +291,22 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
     draft_refs = {reference_of(d) for d in collected.drafts}
 
     # Pre-filter pass (once per resource, before anything expensive): unrelated Observations
-    # (no code the mapping reads, no element the text pass reads) are dropped here and never
-    # validated; the others are classified once. MolecularConsequence observations are read
+    # (no code the mapping reads, no element the text pass reads) and medications no drug
+    # table names (fhir_mapping.medication_filter) are dropped here and never validated; the
+    # others are classified once. MolecularConsequence observations are read
     # here and only here (pattern C needs them when mapping variants): the main pass skips them,
     # so each of their issues is reported once, and one about another patient is not folded.
     todo: list[tuple[Mapping[str, Any], bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
     for raw in collected.resources:
-        if raw.get("resourceType") != "Observation":
+        rtype = raw.get("resourceType")
+        if rtype != "Observation":
+            if (
+                isinstance(rtype, str)
+                and rtype in medications.MEDICATION_TYPES
+                and not medication_filter.may_matter(raw)
+            ):
+                continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))
             continue
         screened = prefilter.screen(raw)
