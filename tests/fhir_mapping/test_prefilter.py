@@ -308,10 +308,17 @@ def test_the_cache_is_type_exact_and_bounded() -> None:
     cache = VerdictCache(maxsize=2)
     as_list = {"resourceType": "Observation", "category": [{"text": "a"}]}
     as_tuple = {"resourceType": "Observation", "category": ({"text": "a"},)}
-    assert cache.key(as_list) != cache.key(as_tuple)
+    # JSON text cannot tell a tuple from a list: one key, and one verdict (that of the JSON
+    # form), whichever comes first
+    assert cache.key(as_list) == cache.key(as_tuple)
+    assert cache.verdict(as_tuple) == VerdictCache().verdict(as_list)
     assert cache.key({"1": "a"}) != cache.key({1: "a"})
     assert cache.key({"a": True}) != cache.key({"a": 1})
+    assert cache.key({"a": 1.0}) != cache.key({"a": 1})
+    assert cache.key({"a": "1"}) != cache.key({"a": 1})
+    assert cache.key({"a": 1, "b": 2}) != cache.key({"b": 2, "a": 1})
     assert cache.key(as_list) == cache.key(copy.deepcopy(as_list))
+    cache.clear()
     for i in range(5):
         cache.verdict({"resourceType": "Patient", "id": f"p{i}"})
     assert len(cache.values()) == 2
