@@ -65,6 +65,7 @@ class _Builder(OrderMapping):
         self.comedications: list[CoMedication] = []
         self.implications: list[TherapeuticImplication] = []
         self.unchecked: list[drafts.UncheckedOrder] = []
+        self.identify_memo: dict[bytes, medications.Identified | None] = {}
         self.birth_date: PartialDate | None = None
         self.extent_facts: list[ExtentFact] = []
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from fhir_mapping import drafts, medications
 from fhir_mapping.bundles import Collected
 from fhir_mapping.codes import reference_of
@@ -26,12 +28,25 @@ class OrderMapping:
     exposures: list[TherapyExposure]
     comedications: list[CoMedication]
     unchecked: list[drafts.UncheckedOrder]
+    #: Identification per distinct medication concept (JSON text), for one call.
+    identify_memo: dict[bytes, medications.Identified | None]
 
     def _checked(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         raise NotImplementedError
 
     def _other_patient(self, raw: Mapping[str, Any]) -> bool:
         raise NotImplementedError
+
+    def _identify(self, concepts: list[Any]) -> medications.Identified | None:
+        """:func:`medications.identify`, once per distinct concept per call: the cycles of one
+        regimen repeat the same medication concept order after order."""
+        try:
+            key = orjson.dumps(concepts)
+        except (TypeError, orjson.JSONEncodeError):
+            return medications.identify(concepts)
+        if key not in self.identify_memo:
+            self.identify_memo[key] = medications.identify(concepts)
+        return self.identify_memo[key]
 
     def medication(
         self,
@@ -59,7 +74,7 @@ class OrderMapping:
                     + ("; matched on its display only" if concepts else "; skipped"),
                 )
             )
-        identified = medications.identify(concepts)
+        identified = self._identify(concepts)
         if identified is None:
             if medications.looks_antineoplastic(raw, concepts) and not self._other_patient(raw):
                 # Never guessed, but never silent either: an unknown cancer drug would
