@@ -9,7 +9,7 @@ holds them all (``/healthz`` included).
 of a request are collected as they arrive, and only when the header block and a
 ``Content-Length`` body are complete is the connection given to a thread, with those bytes
 already buffered in its parser. A slow client costs a connection slot and a buffer; it is
-dropped when its request has not arrived within :data:`REQUEST_READ_TIMEOUT_S`. Requests that
+dropped when its request has not arrived within :data:`request_read_timeout_s`. Requests that
 cannot be delimited here (chunked bodies, headers over the limit, a body over the size limit)
 are handed over as soon as their headers are in, and the parser or the application answers.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import selectors
 import socket
 import time
@@ -31,8 +32,9 @@ from gunicorn import http
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 #: Longest time a request may take to arrive, headers and body (nginx's client timeouts are
-#: 60 s each by default; an EHR on a hospital network sends a hook call in milliseconds).
-REQUEST_READ_TIMEOUT_S = 10.0
+#: 60 s each by default; an EHR on a hospital network sends a hook call in milliseconds). Set
+#: from ``CDS_REQUEST_READ_TIMEOUT_S`` by :func:`cds_hooks.server.gunicorn_options`.
+request_read_timeout_s = 10.0
 #: Largest header block buffered before the parser decides (it refuses what is over its limits).
 MAX_HEADER_BYTES = 64 * 1024
 READ_CHUNK = 256 * 1024
@@ -45,7 +47,7 @@ max_body_bytes = 5_000_000
 class _Reading:
     """The bytes of one request collected so far, and when it must have arrived."""
 
-    __slots__ = ("body_length", "buffer", "continued", "deadline", "header_end")
+    __slots__ = ("body_length", "buffer", "continue_sent", "continued", "deadline", "header_end")
 
     def __init__(self, deadline: float) -> None:
         self.buffer = bytearray()
@@ -53,6 +55,7 @@ class _Reading:
         self.header_end = -1
         self.body_length: int | None = None
         self.continued = False
+        self.continue_sent = False
 
 
 def request_status(reading: _Reading, max_body: int) -> tuple[bool, bool]:
@@ -82,8 +85,20 @@ def request_status(reading: _Reading, max_body: int) -> tuple[bool, bool]:
     ready = len(buffer) >= reading.header_end + reading.body_length
     send_continue = not ready and not reading.continued
     if send_continue:
-        reading.continued = True
+        reading.continued = reading.continue_sent = True
     return ready, send_continue
+
+
+_EXPECT = re.compile(rb"\r\nexpect[ \t]*:[^\r\n]*", re.IGNORECASE)
+
+
+def buffered_request(reading: _Reading) -> bytes:
+    """The bytes to give the parser: without the ``Expect`` header once ``100 Continue`` has
+    been sent here (the parser would send a second one)."""
+    if not reading.continue_sent:
+        return bytes(reading.buffer)
+    head = bytes(reading.buffer[: reading.header_end])
+    return _EXPECT.sub(b"", head, count=1) + bytes(reading.buffer[reading.header_end :])
 
 
 class BufferingWorker(ThreadWorker):  # type: ignore[misc]
@@ -114,7 +129,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def _start_reading(self, conn: TConn) -> None:
         conn.sock.setblocking(False)
-        self.reading[conn] = _Reading(time.monotonic() + REQUEST_READ_TIMEOUT_S)
+        self.reading[conn] = _Reading(time.monotonic() + request_read_timeout_s)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
     def _on_readable(self, conn: TConn, client: socket.socket) -> None:
@@ -147,7 +162,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if conn.parser is None:
             conn.initialized = True
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
-        conn.parser.unreader.unread(bytes(reading.buffer))
+        conn.parser.unreader.unread(buffered_request(reading))
         conn.data_ready = True
         self.enqueue_req(conn)
 

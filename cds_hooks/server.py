@@ -10,7 +10,7 @@ The server model (measured in ``tests/deploy/test_server_model.py``):
 * ``cds_hooks.http_worker.BufferingWorker``: gunicorn's threaded worker, except that the
   main loop of each worker reads every request (headers and a Content-Length body) without
   blocking, and only a complete request is handed to a thread. A client that sends slowly
-  holds a connection slot, never a thread, and is dropped when ``REQUEST_READ_TIMEOUT_S``
+  holds a connection slot, never a thread, and is dropped when ``CDS_REQUEST_READ_TIMEOUT_S``
   passes. The threads (``CDS_THREADS`` per worker) wait on FHIR servers without holding the
   interpreter, so a slow FHIR server delays only the calls that need it.
 * ``timeout`` 10 s: a worker whose main loop stops answering the arbiter is replaced; workers
@@ -79,6 +79,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     from cds_hooks import http_worker
 
     http_worker.max_body_bytes = settings.max_body_bytes
+    http_worker.request_read_timeout_s = settings.request_read_timeout_s
     return {
         "bind": f"{settings.host}:{settings.port}",
         "workers": worker_count(settings),

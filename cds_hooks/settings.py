@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     threads: int = Field(
         8, ge=1, le=64, description="Threads per gunicorn worker (requests waiting on FHIR)."
     )
+    request_read_timeout_s: float = Field(
+        10.0, ge=1, le=120, description="Time a client has to send a whole request."
+    )
     smart_client_id: str = Field(
         "sarcoma-cds-timeline",
         min_length=1,

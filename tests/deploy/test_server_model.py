@@ -10,6 +10,7 @@ benchmarks: the machine may be shared.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import socket
 import threading
@@ -60,6 +61,7 @@ def one_worker(tmp_path_factory, slow_fhir) -> Iterator[Service]:
         CDS_WORKERS="1",
         CDS_THREADS="4",
         CDS_FHIR_ALLOWLIST=slow_fhir,
+        CDS_REQUEST_READ_TIMEOUT_S="2",
     ) as service:
         yield service
 
@@ -97,6 +99,44 @@ def test_slow_clients_hold_no_thread(one_worker):
         thread.join(5)
         for sock in sockets:
             sock.close()
+
+
+def test_a_client_that_stalls_is_dropped_after_the_read_timeout(one_worker):
+    port = int(one_worker.base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
+        sock.settimeout(6)
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed by the server, without an answer
+        assert 1.5 < time.monotonic() - started < 5.5
+
+
+def test_expect_100_continue_and_keep_alive_work_through_the_buffering_worker(one_worker):
+    """.NET clients (and curl above 1 KB) send ``Expect: 100-continue`` and wait for it before
+    the body; answers on one kept-alive connection stay in order."""
+    port = int(one_worker.base.rsplit(":", 1)[1])
+    payload = json.dumps(hook_body()).encode()
+    head = (
+        f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\nExpect: 100-continue\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(payload)
+        answer = b""
+        while b'"cards"' not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, answer[:200]
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 OK")  # one 100 Continue, sent before the body
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while b'"ok"' not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, answer[:200]
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
 
 
 def test_a_slow_fhir_server_delays_only_the_calls_that_need_it(one_worker, slow_fhir):
