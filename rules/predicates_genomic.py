@@ -239,3 +239,31 @@ def kit_pdgfra_genotyping_incomplete(ctx: Context, a: NoParams) -> Findings:
         if m.result is ResultValue.INDETERMINATE
     )
     return tuple(findings)
+
+
+class SubtypeGenesParams(Params):
+    genes: list[str] = Field(min_length=1)
+
+
+@predicate("gist_subtype_variant", SubtypeGenesParams)
+def gist_subtype_variant(ctx: Context, a: SubtypeGenesParams) -> Findings:
+    """In GIST, a coded present variant (somatic or germline) of one of the genes (SDHx, NF1)."""
+    if not ctx.patient.has_histology(Histology.GIST):
+        return ()
+    hits = sorted(
+        {
+            b.source_ref: b
+            for gene in a.genes
+            for b in ctx.patient.biomarkers_for_gene(gene)
+            if b.result is ResultValue.PRESENT and b.kind is BiomarkerKind.VARIANT
+        }.values(),
+        key=lambda m: m.source_ref,
+    )
+    germline = " [germline: offer genetic counselling]"
+    return tuple(
+        Finding(
+            biomarker_text(m) + (germline if m.genomic_source is GenomicSource.GERMLINE else ""),
+            m.source_ref,
+        )
+        for m in hits
+    )
