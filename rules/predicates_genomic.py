@@ -79,10 +79,15 @@ def progression_on_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | N
 def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
     """Why a finding is a secondary (acquired) mutation, or ``None`` for a primary one.
 
-    Secondary: first reported (specimen or result date) after documented progression on a
-    kinase inhibitor, and not reported before that progression.
+    Secondary: a variant of a secondary-role class, first reported (specimen or result date)
+    after documented progression on a kinase inhibitor, and not reported before it.
     """
     if marker.date is None:
+        return None
+    # Only variants of a secondary-role class (KIT exons 13/14/17/18) can be acquired: a KIT exon
+    # 11 or PDGFRA driver genotyped late, after progression, is still the primary genotype.
+    table = variant_classes()
+    if not any(table.get(c).role == "secondary" for c in classes_of(marker)):
         return None
     progression = progression_on_kinase_inhibitor(ctx)
     if progression is None:
