@@ -241,3 +241,29 @@ def test_an_unreadable_dose_value_is_reported_never_raised(value: Any) -> None:
     (exposure,) = result.patient.exposures
     assert exposure.dose is None or exposure.dose.mg_per_day is None
     assert {i.kind for i in result.issues} & {"unreadable-dose", "non-conformant-element"}
+
+
+def test_a_draft_with_no_medication_chosen_is_not_an_order_and_raises_no_phantom_issue() -> None:
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": "request-123",
+        "status": "draft",
+        "subject": {"reference": "Patient/p1"},
+        "authoredOn": "2026-11-30",
+    }
+    context = {**CTX, "draftOrders": bundle(draft), "selections": ["MedicationRequest/request-123"]}
+    result = map_prefetch({}, context)
+    assert result.issues == () and result.unchecked == ()
+    assert result.patient.exposures == ()
+
+
+def test_a_non_conformant_element_is_reported_the_same_on_a_verdict_cache_hit() -> None:
+    draft = order("c1", rx("403879"), value=1, unit="{pill}")
+    draft["category"] = {"coding": [{"code": "community"}]}
+    first = mapped(draft)
+    second = mapped(draft)
+    assert first.issues == second.issues
+    (issue,) = first.issues
+    assert (issue.kind, issue.reference) == ("non-conformant-element", "MedicationRequest/c1")
+    assert issue.problem.startswith("category: object where a list is required")
+    assert first.patient.exposures[0].agent.ingredient == "imatinib"
