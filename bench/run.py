@@ -178,7 +178,11 @@ def main() -> int:
         }
         if args.workers:
             service_env["CDS_WORKERS"] = str(args.workers)
+        # deploy/gunicorn.conf.py reads the service settings, so the floor gets valid ones too
+        # (they only shape gunicorn: workers, timeouts); the floor app itself ignores them.
         floor_env = {
+            "CDS_AUTH_MODE": "off",
+            "CDS_DATABASE_URL": f"sqlite:///{workdir}/floor.sqlite3",
             "CDS_LOG_LEVEL": "INFO",
             **({"CDS_WORKERS": str(args.workers)} if args.workers else {}),
         }
