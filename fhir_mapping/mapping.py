@@ -66,6 +66,7 @@ class _Builder(OrderMapping):
         self.implications: list[TherapeuticImplication] = []
         self.unchecked: list[drafts.UncheckedOrder] = []
         self.identify_memo: dict[bytes, medications.Identified | None] = {}
+        self.dose_memo: medications.DoseMemo = {}
         self.birth_date: PartialDate | None = None
         self.extent_facts: list[ExtentFact] = []
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from fhir_mapping.codes import (
     ATC,
@@ -31,13 +34,14 @@ from fhir_mapping.codes import (
     reference_of,
 )
 from fhir_mapping.dates import parse_date, period_end, period_start
-from fhir_mapping.doses import check_plausible, read_dose
+from fhir_mapping.doses import DoseReading, check_plausible, read_dose
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.products import Product, drug_of, product_table
 from fhir_mapping.tables import Drug, drug_table
 from rules.patient import (
     Code,
     CoMedication,
+    Dose,
     PartialDate,
     StopReason,
     TherapyExposure,
@@ -248,13 +252,38 @@ def _dates(resource: Mapping[str, Any]) -> tuple[PartialDate | None, PartialDate
     return start or parse_date(resource.get("authoredOn")), end
 
 
+DoseMemo = dict[bytes, tuple[DoseReading, Dose | None, str | None]]
+
+
+def _dose(
+    dosages: list[Any], strength: Decimal | None, ingredient: str | None, memo: DoseMemo | None
+) -> tuple[DoseReading, Dose | None, str | None]:
+    """:func:`read_dose` then :func:`check_plausible` (pure), once per distinct input per call."""
+    key: bytes | None = None
+    if memo is not None:
+        try:
+            key = orjson.dumps([dosages, None if strength is None else str(strength), ingredient])
+        except (TypeError, orjson.JSONEncodeError):
+            key = None
+        if key is not None and key in memo:
+            return memo[key]
+    reading = read_dose(dosages, strength)
+    dose, implausible = check_plausible(ingredient, reading.dose)
+    if key is not None and memo is not None:
+        memo[key] = (reading, dose, implausible)
+    return reading, dose, implausible
+
+
 def map_medication(
     resource: Mapping[str, Any],
     identified: Identified,
     *,
     is_draft: bool = False,
     is_selected: bool = False,
+    dose_memo: DoseMemo | None = None,
 ) -> tuple[TherapyExposure | CoMedication | None, list[MappingIssue]]:
+    """``dose_memo``: one dict per call, so that the cycles of one regimen (the same dosage
+    instructions order after order) have their dose read and checked once."""
     ref = reference_of(resource)
     rtype = as_str(resource.get("resourceType"))
     raw_status = as_str(resource.get("status")) or "unknown"
@@ -297,9 +326,8 @@ def map_medication(
         )
     issues: list[MappingIssue] = []
     strength = identified.product.strength_mg if identified.product else None
-    reading = read_dose(dosages, strength)
+    reading, dose, implausible = _dose(dosages, strength, drug.agent.ingredient, dose_memo)
     issues += [MappingIssue("unreadable-dose", ref, problem) for problem in reading.problems]
-    dose, implausible = check_plausible(drug.agent.ingredient, reading.dose)
     if implausible is not None:
         issues.append(MappingIssue("implausible-dose", ref, implausible))
     if identified.matched_by == "name":

@@ -30,6 +30,8 @@ class OrderMapping:
     unchecked: list[drafts.UncheckedOrder]
     #: Identification per distinct medication concept (JSON text), for one call.
     identify_memo: dict[bytes, medications.Identified | None]
+    #: Dose read and checked per distinct dosage (JSON text), for one call.
+    dose_memo: medications.DoseMemo
 
     def _checked(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         raise NotImplementedError
@@ -104,6 +106,7 @@ class OrderMapping:
             identified,
             is_draft=is_draft,
             is_selected=is_draft and reference in selected,
+            dose_memo=self.dose_memo,
         )
         self.issues.extend(issues)
         if is_draft:
