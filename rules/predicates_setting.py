@@ -11,7 +11,7 @@ from pydantic import Field
 
 from rules.extent import Extent, GistRisk, ResidualTumour
 from rules.gist_risk import risk_assessments
-from rules.patient import TherapyStatus, TreatmentIntent
+from rules.patient import StopReason, TherapyStatus, TreatmentIntent
 from rules.predicates import (
     Context,
     Findings,
@@ -122,6 +122,9 @@ class IntentParams(Params):
     drug: str
     intent: list[TreatmentIntent] = Field(min_length=1)
     ended: bool | None = None
+    stopped_for: list[StopReason] = Field(
+        default_factory=list, description="only exposures that ended for one of these reasons"
+    )
 
 
 @predicate("exposure_with_intent", IntentParams)
@@ -134,6 +137,7 @@ def exposure_with_intent(ctx: Context, a: IntentParams) -> Findings:
         and e.status is not TherapyStatus.CANCELLED
         and exposure_matches(ctx, a.drug, e)
         and (a.ended is None or e.has_ended == a.ended)
+        and (not a.stopped_for or e.stop_reason in a.stopped_for)
     ]
     hits.sort(key=lambda e: e.source_ref)
     return tuple(

@@ -149,6 +149,17 @@ def extent_facts(patient: Patient) -> tuple[ExtentFact, ...]:
             )
     facts.extend(_resection_fact(r) for r in patient.resections)
     for exposure in patient.historical_exposures():
+        if exposure.intent is TreatmentIntent.ADJUVANT and exposure.start is not None:
+            # An adjuvant course is given after complete resection: no evidence of disease then.
+            facts.append(
+                ExtentFact(
+                    Extent.NO_EVIDENCE_OF_DISEASE,
+                    ExtentSource.TREATMENT_INTENT,
+                    f"adjuvant {exposure.agent.ingredient or 'therapy'} after resection",
+                    exposure.source_ref,
+                    exposure.start,
+                )
+            )
         if exposure.intent is TreatmentIntent.PALLIATIVE and exposure.start is not None:
             facts.append(
                 ExtentFact(
