@@ -83,6 +83,15 @@ def _status(concept: Any, system: str) -> str | None:
     return None
 
 
+def site_texts(resource: Mapping[str, Any]) -> list[str]:
+    """The wording of the code and of each body site (for the primary site of a GIST)."""
+    texts = [concept_text(resource.get("code")) or ""]
+    for body_site in as_list(resource.get("bodySite")):
+        texts.append(concept_text(body_site) or "")
+        texts.extend(c.display or "" for c in concept_codes(body_site))
+    return [t for t in texts if t]
+
+
 def is_refuted(resource: Mapping[str, Any]) -> bool:
     """Refuted or entered-in-error: never read (neither as diagnosis nor as extent)."""
     return (

@@ -13,9 +13,11 @@ from fhir_mapping import (
     drafts,
     extent,
     genomics,
+    gist_risk,
     medication_filter,
     medications,
     prefilter,
+    procedures,
     text_findings,
 )
 from fhir_mapping.bundles import Collected, collect, selections
@@ -31,6 +33,7 @@ from rules.patient import (
     CoMedication,
     Diagnosis,
     DiseaseStatus,
+    Histology,
     PartialDate,
     Patient,
     TherapeuticImplication,
@@ -39,7 +42,14 @@ from rules.patient import (
 
 #: Resource types that are read (others are counted and reported once per type).
 _KNOWN_TYPES = frozenset(
-    {"Patient", "Condition", "Observation", "Medication", *medications.MEDICATION_TYPES}
+    {
+        "Patient",
+        "Condition",
+        "Observation",
+        "Medication",
+        "Procedure",
+        *medications.MEDICATION_TYPES,
+    }
 )
 #: Types commonly present in prefetch that are not needed: ignored without an issue.
 _QUIET_TYPES = frozenset({"DiagnosticReport", "Specimen", "Practitioner", "Organization"})
@@ -69,6 +79,10 @@ class _Builder(OrderMapping):
         self.dose_memo: medications.DoseMemo = {}
         self.birth_date: PartialDate | None = None
         self.extent_facts: list[ExtentFact] = []
+        self.resection_candidates: list[procedures.Candidate] = []
+        self.residuals: list[procedures.ResidualFinding] = []
+        self.risk_factors: list[gist_risk.Factor] = []
+        self.gist_site_texts: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -138,6 +152,8 @@ class _Builder(OrderMapping):
         if diagnosis is None:
             return
         self.diagnoses.append(diagnosis)
+        if diagnosis.histology is Histology.GIST and not diagnosis.metastatic:
+            self.gist_site_texts.extend(conditions.site_texts(cleaned))
         if diagnosis.metastatic:
             # A secondary cancer condition coded with the sarcoma histology (behaviour /6 or
             # the secondary profile): also an extent fact, with its site.
@@ -171,6 +187,8 @@ class _Builder(OrderMapping):
         is_status = coded and kind is None and disease_status.is_disease_status(raw)
         is_histology = coded and kind is None and conditions.is_histology_observation(raw)
         staging = extent.staging_kind(raw) if coded and kind is None else None
+        if staging is None and coded and kind is None and procedures.is_residual_observation(raw):
+            staging = "residual"
         texts: list[str] = []
         if kind is None and not is_status and not is_histology and staging is None:
             if not prefilter.may_carry_text(raw):
@@ -189,6 +207,12 @@ class _Builder(OrderMapping):
             self.issues.extend(issues)
             if status is not None:
                 self.statuses.append(status)
+            return
+        if staging == "residual":
+            residual, issues = procedures.map_residual_observation(cleaned)
+            self.issues.extend(issues)
+            if residual is not None:
+                self.residuals.append(residual)
             return
         if staging is not None:
             fact, issues = extent.map_staging_observation(cleaned, staging)
@@ -248,6 +272,36 @@ class _Builder(OrderMapping):
             )
         self.biomarkers.extend(found)
 
+    def gist_risk_factor(self, raw: Mapping[str, Any], what: str) -> None:
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        factor = gist_risk.map_factor(cleaned, what)
+        if factor is None:
+            self.issues.append(
+                MappingIssue(
+                    "unmapped-value",
+                    reference_of(cleaned),
+                    f"GIST risk factor ({what}) without a value or unit this service reads; "
+                    "skipped",
+                )
+            )
+            return
+        self.risk_factors.append(factor)
+
+    def procedure(self, raw: Mapping[str, Any]) -> None:
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        candidate, issues = procedures.map_procedure(cleaned)
+        self.issues.extend(issues)
+        if candidate is not None:
+            self.resection_candidates.append(candidate)
+
     def finish(self) -> MappingResult:
         named = {
             d.histology for d in self.diagnoses if d.histology.specificity == 2 and d.is_active
@@ -262,6 +316,12 @@ class _Builder(OrderMapping):
                     + "); the most specific coded one is treated as primary",
                 )
             )
+        resections, tie_issues = procedures.tie(
+            self.resection_candidates,
+            self.residuals,
+            {d.source_ref for d in self.diagnoses},
+        )
+        self.issues.extend(tie_issues)
         patient = Patient(
             patient_id=self.patient_id,
             diagnoses=tuple(self.diagnoses),
@@ -272,6 +332,12 @@ class _Builder(OrderMapping):
             therapeutic_implications=tuple(self.implications),
             birth_date=self.birth_date,
             extent_facts=tuple(self.extent_facts),
+            resections=tuple(resections),
+            gist_risk=tuple(
+                gist_risk.assessments(
+                    self.risk_factors, gist_risk.gist_site(self.diagnoses, self.gist_site_texts)
+                )
+            ),
         )
         return MappingResult(
             patient=patient, issues=tuple(self.issues), unchecked=tuple(self.unchecked)
@@ -300,6 +366,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
     # so each of their issues is reported once, and one about another patient is not folded.
     todo: list[tuple[Mapping[str, Any], bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
+    risk_factors: list[tuple[Mapping[str, Any], str]] = []
     for raw in collected.resources:
         rtype = raw.get("resourceType")
         if rtype != "Observation":
@@ -310,6 +377,10 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             ):
                 continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))
+            continue
+        risk_kind = gist_risk.kind(raw)
+        if risk_kind is not None:
+            risk_factors.append((raw, risk_kind))
             continue
         screened = prefilter.screen(raw)
         if screened == prefilter.UNRELATED:
@@ -341,6 +412,8 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             builder.patient(raw)
         elif rtype == "Condition":
             builder.condition(raw)
+        elif rtype == "Procedure":
+            builder.procedure(raw)
         elif rtype == "Observation":
             builder.observation(raw, normalised, coded=coded, kind=kind)
         elif rtype in medications.MEDICATION_TYPES:
@@ -351,6 +424,8 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             builder._checked(raw)
         elif rtype not in _KNOWN_TYPES and rtype not in _QUIET_TYPES:
             ignored[rtype] += 1
+    for raw, risk_kind in risk_factors:
+        builder.gist_risk_factor(raw, risk_kind)
     chosen = selections(context)
     for raw in collected.drafts:
         builder.draft(raw, chosen)

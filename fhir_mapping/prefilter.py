@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from fhir_mapping import conditions, disease_status, extent, genomics
+from fhir_mapping import conditions, disease_status, extent, genomics, procedures
 from fhir_mapping.codes import LNC_VARIANT
 from fhir_mapping.tables import genomic_tests
 
@@ -43,6 +43,7 @@ def relevant_observation_codes() -> frozenset[str]:
             *disease_status.STATUS_CODES,
             conditions.LNC_HISTOLOGY_OBSERVATION,
             *extent.staging_observation_codes(),
+            procedures.SCT_RESIDUAL_TUMOUR_STAGE,
         }
     )
 

@@ -48,7 +48,10 @@ STAGING_LOINC = (
 )  # fmt: skip
 #: mCODE STU3+ staging Observation codes (SNOMED CT observables: M category, cM, pM; TNM,
 #: clinical and pathologic stage grouping).
-STAGING_SNOMED = ("277208005", "399387003", "371497001", "399390009", "399537006", "399588009")
+STAGING_SNOMED = (
+    "277208005", "399387003", "371497001", "399390009", "399537006", "399588009",
+    "17964000",  # residual tumour stage (R0/R1/R2)
+)  # fmt: skip
 SNOMED = "http://snomed.info/sct"
 TBD_CODES = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
 STATUS_LOINC = (
@@ -84,15 +87,21 @@ PREFETCH = (
         + f",{TBD_CODES}|therapeutic-implication,{TBD_CODES}|molecular-consequence&_count=200",
     ),
     PrefetchSpec("medications", "MedicationRequest?patient={{context.patientId}}&_count=200"),
+    # Optional: surgical resections (and their residual tumour) establish "resected, no evidence
+    # of disease". Fetched from fhirServer like the others when the client did not prefetch it;
+    # a server that cannot answer only costs the resection facts, never the call.
+    PrefetchSpec(
+        "procedures", "Procedure?patient={{context.patientId}}&_count=100", required=False
+    ),
 )
 
 USAGE = (
     "Needs the patient's Conditions (ICD-O-3, SNOMED CT or ICD-10-CM coded histology), "
     "genomic Observations (KIT, PDGFRA, NTRK, ALK; Genomics Reporting IG, mCODE or single-gene "
     "LOINC tests), CancerDiseaseStatus and TNM staging Observations and MedicationRequests "
-    "with status, statusReason and treatment intent. Missing prefetch keys are fetched from "
-    "fhirServer; without either the service answers 412. Advice is decision support for "
-    "sarcoma specialists, not orders."
+    "with status, statusReason and treatment intent; optionally surgical Procedures. Missing "
+    "prefetch keys are fetched from fhirServer; without either the service answers 412. "
+    "Advice is decision support for sarcoma specialists, not orders."
 )
 
 

@@ -28,6 +28,7 @@ READ_SCOPES = (
     "patient/Condition.read",
     "patient/Observation.read",
     "patient/MedicationRequest.read",
+    "patient/Procedure.read",
 )
 FHIR_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 

@@ -29,6 +29,7 @@ def test_item8_each_service_has_the_required_and_recommended_members(client):
             "conditions",
             "observations",
             "medications",
+            "procedures",
         }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from fhir_mapping import map_prefetch
-from rules.extent import Extent
+from rules.extent import Extent, GistRisk
+from rules.gist_risk import risk_assessments
 from rules.patient import DiseaseStatusValue, PartialDate, TreatmentIntent
 from rules.setting import current_setting
 from tests.fhir_mapping.builders import CTX, LOINC, bundle, concept, obs
@@ -283,3 +285,110 @@ def test_palliative_intent_makes_the_setting_advanced() -> None:
     setting = current_setting(mapped([gist()], medications=[palliative]).patient)
     assert setting.extent is Extent.ADVANCED
     assert setting.since == PartialDate(2025, 10, 1)
+
+
+# --- procedures and residual tumour ------------------------------------------------------------
+
+
+def text_obs(oid: str, text: str, **extra: Any) -> dict[str, Any]:
+    resource = obs(oid, "x", "urn:local", **extra)
+    resource["code"] = {"text": text}
+    return resource
+
+
+def procedure(pid: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": pid,
+        "status": "completed",
+        "code": {"text": text},
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": "2025-04-10",
+        "reasonReference": [{"reference": "Condition/gist"}],
+        **extra,
+    }
+
+
+def with_procedures(*procs: dict[str, Any], observations: list[dict[str, Any]] = ()) -> Any:  # type: ignore[assignment]
+    return map_prefetch(
+        {
+            "conditions": bundle(gist()),
+            "observations": bundle(*observations),
+            "procedures": bundle(*procs),
+        },
+        CTX,
+    )
+
+
+def test_resection_with_coded_r0_outcome() -> None:
+    proc = procedure(
+        "px-1", "Wedge resection of stomach",
+        outcome=concept(SCT, "1222638005", "American Joint Committee on Cancer R0"),
+    )  # fmt: skip
+    patient = with_procedures(proc).patient
+    (resection,) = patient.resections
+    assert resection.residual is not None and resection.residual.value == "R0"
+    assert current_setting(patient).text() == "resected 2025-04-10 (R0), no evidence of disease"
+
+
+def test_residual_tumour_observation_linked_by_part_of() -> None:
+    proc = procedure("px-2", "Segmental small bowel resection")
+    residual = obs(
+        "res-1", "17964000", SCT,
+        valueCodeableConcept=concept(SCT, "1222640000", "American Joint Committee on Cancer R2"),
+        partOf=[{"reference": "Procedure/px-2"}],
+    )  # fmt: skip
+    patient = with_procedures(proc, observations=[residual]).patient
+    (resection,) = patient.resections
+    assert resection.residual is not None and resection.residual.value == "R2"
+    assert resection.residual_ref == "Observation/res-1"
+    assert current_setting(patient).extent is Extent.LOCALLY_ADVANCED
+
+
+def test_biopsy_unrelated_or_unfinished_surgery_is_not_a_resection() -> None:
+    biopsy = procedure("px-3", "Endoscopic ultrasound-guided biopsy of gastric mass")
+    unrelated = procedure("px-4", "Appendectomy", reasonReference=[])
+    planned = procedure("px-5", "Resection of GIST", status="preparation")
+    profiled = procedure(
+        "px-6", "Surgical procedure",
+        reasonReference=[],
+        meta={"profile": [f"{MCODE}/mcode-cancer-related-surgical-procedure"]},
+    )  # fmt: skip
+    patient = with_procedures(biopsy, unrelated, planned, profiled).patient
+    assert [r.source_ref for r in patient.resections] == ["Procedure/px-6"]
+
+
+# --- GIST risk ----------------------------------------------------------------------------------
+
+
+def test_recorded_gist_risk_category() -> None:
+    risk = text_obs("risk-1", "GIST risk of recurrence (modified NIH)",
+        valueCodeableConcept={"text": "High risk"},
+    )  # fmt: skip
+    patient = mapped([gist()], [risk]).patient
+    assert [a.risk for a in patient.gist_risk] == [GistRisk.HIGH]
+
+
+def test_gist_risk_factors_from_size_mitoses_and_site() -> None:
+    primary = gist(code="8936/3", bodySite=[{"text": "Gastric body"}])
+    size = obs("size-1", "21889-1", valueQuantity={"value": 65, "unit": "mm", "code": "mm"})
+    mitoses = text_obs("mit-1", "Mitotic rate (per 5 mm2)",
+        valueQuantity={"value": 8},
+    )  # fmt: skip
+    patient = mapped([primary], [size, mitoses]).patient
+    (assessment,) = patient.gist_risk
+    assert (assessment.size_cm, assessment.mitoses_per_5mm2, assessment.site) == (
+        Decimal("6.5"), Decimal(8), "gastric",
+    )  # fmt: skip
+    assert assessment.source_ref == "Observation/mit-1"
+    derived = risk_assessments(patient)
+    assert derived and derived[-1].risk is GistRisk.HIGH
+
+
+def test_mitotic_count_over_another_area_is_not_converted() -> None:
+    mitoses = text_obs("mit-2", "Mitoses per 10 HPF",
+        valueQuantity={"value": 3},
+    )  # fmt: skip
+    result = mapped([gist()], [mitoses])
+    assert result.patient.gist_risk == ()
+    assert any(i.reference == "Observation/mit-2" for i in result.issues)

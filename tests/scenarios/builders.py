@@ -158,6 +158,48 @@ def metastasis(site: str = "liver", *, onset: str = "2024-03-05") -> dict[str, A
     return resource
 
 
+#: AJCC residual tumour values (SNOMED CT; see fhir_mapping/procedures.py).
+RESIDUAL = {"R0": "1222638005", "R1": "1222639002", "R2": "1222640000"}
+
+
+def resection(
+    *, date: str = "2025-04-10", residual: str | None = "R0", reason: str = "cond-gist"
+) -> dict[str, Any]:
+    """A completed resection Procedure for the primary tumour, with its R classification."""
+    resource: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": f"resection-{date}",
+        "status": "completed",
+        "code": {"text": "Partial gastrectomy, en bloc resection of gastric GIST"},
+        "subject": subject(),
+        "performedDateTime": date,
+        "reasonReference": [{"reference": f"Condition/{reason}"}],
+    }
+    if residual is not None:
+        resource["outcome"] = {
+            "coding": [{"system": SNOMED, "code": RESIDUAL[residual], "display": residual}]
+        }
+    return resource
+
+
+def pathology(what: str, value: dict[str, Any], *, date: str = "2025-04-15") -> dict[str, Any]:
+    """A pathology Observation: tumour size (LOINC 21889-1) or a text-coded factor."""
+    code: dict[str, Any]
+    if what == "size":
+        code = {"coding": [{"system": LOINC, "code": "21889-1", "display": "Size Tumor"}]}
+    else:
+        code = {"text": what}
+    return {
+        "resourceType": "Observation",
+        "id": _id("path", what, date),
+        "status": "final",
+        "code": code,
+        "subject": subject(),
+        "effectiveDateTime": date,
+        **value,
+    }
+
+
 def _gene_component(symbol: str) -> dict[str, Any]:
     return {
         "code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
@@ -367,12 +409,13 @@ def request(
     genomics: list[dict[str, Any]] | None = None,
     medications: list[dict[str, Any]] | None = None,
     statuses: list[dict[str, Any]] | None = None,
+    procedures: list[dict[str, Any]] | None = None,
     drafts: list[dict[str, Any]] | None = None,
     selections: list[str] | None = None,
     hook_instance: str = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
     patient_id: str = PATIENT_ID,
 ) -> dict[str, Any]:
-    """A CDS Hooks 2.0 request with all five prefetch keys (empty searches as empty Bundles)."""
+    """A CDS Hooks 2.0 request with all the prefetch keys (empty searches as empty Bundles)."""
     context: dict[str, Any] = {"userId": "Practitioner/onc-1", "patientId": patient_id}
     if hook != "patient-view":
         context["draftOrders"] = {
@@ -395,6 +438,7 @@ def request(
             "conditions": searchset(list(conditions or [])),
             "observations": searchset(list(genomics or []) + list(statuses or [])),
             "medications": searchset(list(medications or [])),
+            "procedures": searchset(list(procedures or [])),
         },
     }
 
