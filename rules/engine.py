@@ -140,9 +140,7 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
             what = f"{what} {UNKNOWN_EXTENT_NOTE}"
             findings.append(Finding(UNKNOWN_EXTENT_FINDING, None))
         else:
-            for index, fact in enumerate(setting.facts[:3]):
-                text = f"Setting: {setting.text()} ({fact.text})" if index == 0 else fact.text
-                findings.append(Finding(text if index == 0 else f"Extent: {text}", fact.source_ref))
+            findings.extend(Finding(text, ref) for text, ref in setting.findings())
     order_ids = tuple(dict.fromkeys(f.order_id for f in findings if f.order_id is not None))
     if ctx.hook in ORDER_HOOKS and not order_ids:
         return None

@@ -81,7 +81,7 @@ def derive(assessment: GistRiskAssessment) -> GistRiskAssessment | None:
     cell = _cell(site, "low" if mitoses <= 5 else "high", _size_band(size))
     if cell is None or cell == "insufficient":
         return None
-    text = f"{site.replace('-', '/')} GIST, {size} cm, {mitoses} mitoses per 5 mm2 (AFIP table)"
+    text = f"{site.replace('-', '/')} GIST, {size} cm, {mitoses} mitoses per 5 mm2, AFIP table"
     return replace(assessment, risk=GistRisk(cell), derived=True, text=text)
 
 

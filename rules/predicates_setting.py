@@ -26,14 +26,7 @@ from rules.results import Finding
 
 def setting_findings(ctx: Context) -> Findings:
     """The current setting as findings: the first names it, the others are its evidence."""
-    setting = ctx.setting
-    if not setting.facts:
-        return (Finding(f"Setting: {setting.text()}", None),)
-    out = [
-        Finding(f"Setting: {setting.text()} ({setting.facts[0].text})", setting.facts[0].source_ref)
-    ]
-    out.extend(Finding(f"Extent: {f.text}", f.source_ref) for f in setting.facts[1:3])
-    return tuple(out)
+    return tuple(Finding(text, ref) for text, ref in ctx.setting.findings())
 
 
 class ExtentParams(Params):

@@ -22,6 +22,7 @@ with the line derivation in :mod:`rules.patient`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from rules.patient import (
 
 __all__ = [
     "Setting",
+    "brief",
     "current_setting",
     "extent_facts",
 ]
@@ -87,8 +89,35 @@ class Setting:
             return f"no evidence of disease{since}"
         if extent is Extent.UNKNOWN:
             return extent.label
-        detail = f" ({self.facts[-1].text})" if self.facts else ""
-        return f"{extent.label}{detail}{since}"
+        detail = brief(self.facts[-1].text) if self.facts else ""
+        if detail and "(" not in detail:
+            return f"{extent.label} ({detail}){since}"
+        return f"{extent.label}{since}, {detail}" if detail else f"{extent.label}{since}"
+
+    def findings(self) -> list[tuple[str, str | None]]:
+        """(text, FHIR reference) lines for a card: the setting, then up to two more facts."""
+        if not self.facts:
+            return [(f"Setting: {self.text()}", None)]
+        first = self.facts[0]
+        head = f"Setting: {self.text()}"
+        evidence = brief(first.text)
+        if evidence and evidence not in head:
+            head = f"{head}; recorded as {evidence}"
+        out: list[tuple[str, str | None]] = [(head, first.source_ref)]
+        out.extend((f"Extent of disease: {brief(f.text)}", f.source_ref) for f in self.facts[1:3])
+        return out
+
+
+_SEMANTIC_TAG = re.compile(
+    r"\s*\((qualifier value|finding|disorder|morphologic abnormality|observable entity|"
+    r"procedure|situation|body structure)\)",
+    re.IGNORECASE,
+)
+
+
+def brief(text: str) -> str:
+    """A record's wording without SNOMED CT semantic tags ("... (qualifier value)")."""
+    return _SEMANTIC_TAG.sub("", text).strip()
 
 
 def _resection_fact(resection: Resection) -> ExtentFact:
