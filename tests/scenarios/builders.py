@@ -244,9 +244,10 @@ def variant(
     present: bool = True,
     exon: int | None = None,
     protein: str | None = None,
+    coding: str | None = None,
     id: str | None = None,
 ) -> dict[str, Any]:
-    """A GRIG/mCODE somatic variant Observation (LOINC 69548-6)."""
+    """A GRIG/mCODE somatic variant Observation (LOINC 69548-6), p. and/or c. HGVS."""
     components = [
         _gene_component(gene),
         {
@@ -272,8 +273,17 @@ def variant(
                 },
             }
         )
+    if coding is not None:
+        components.append(
+            {
+                "code": {"coding": [{"system": LOINC, "code": "48004-6"}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://varnomen.hgvs.org", "code": coding}]
+                },
+            }
+        )
     return _observation(
-        id or _id("var", gene, present, exon, protein),
+        id or _id("var", gene, present, exon, protein, coding),
         "69548-6",
         "Genetic variant assessment",
         present,

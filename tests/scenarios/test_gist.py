@@ -73,6 +73,13 @@ def test_item2_kit_exon9_patient_view_recommends_800(cds):
     no_card_with(cards, "400 mg once daily is the first-line")
 
 
+def test_item2_exon9_duplication_reported_only_as_hgvs_gets_800(cds):
+    dup = b.variant("KIT", coding="NM_000222.3:c.1504_1509dup", protein="p.(Ala502_Tyr503dup)")
+    cards = cds(b.patient_view(conditions=GIST, genomics=[dup, b.negative("PDGFRA")]))
+    card_with(cards, "exon 9", "800 mg", indicator="info")
+    no_card_with(cards, "400 mg once daily is the first-line")
+
+
 @pytest.mark.parametrize("hook", ["order-sign", "order-select"])
 def test_item2_draft_imatinib_400_for_exon9_is_updated_to_twice_daily(cds, hook):
     drafted = b.draft("imatinib", mg=400)
@@ -195,6 +202,26 @@ def test_item17_d842v_draft_tki_is_critical_and_replaced_by_avapritinib(cds, dru
     assert AVAPRITINIB_ATC in codes(created["medicationCodeableConcept"])
     assert not any(c["system"] == b.RXNORM for c in created["medicationCodeableConcept"]["coding"])
     assert _dose(created) == (300, 1)
+
+
+def test_item17_d842v_reported_only_as_c_hgvs_on_imatinib_is_critical(cds):
+    d842v = b.variant("PDGFRA", coding="NM_006206.4:c.2525A>T")
+    cards = cds(
+        b.patient_view(
+            conditions=GIST,
+            genomics=[d842v, b.negative("KIT")],
+            medications=[b.medication("imatinib", mg=400)],
+        )
+    )
+    card_with(cards, "D842V", "switch to avapritinib", indicator="critical")
+    no_card_with(cards, "800 mg/day before switching")
+
+
+def test_item17_other_pdgfra_exon18_deletion_gets_imatinib_not_avapritinib(cds):
+    deletion = b.variant("PDGFRA", protein="NP_006197.1:p.Ile843_Asp846del")
+    cards = cds(b.patient_view(conditions=GIST, genomics=[deletion, b.negative("KIT")]))
+    no_card_with(cards, "avapritinib")
+    card_with(cards, "imatinib 400 mg once daily")
 
 
 def test_item17_d842v_patient_view_on_imatinib_is_critical(cds):
