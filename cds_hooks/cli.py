@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from cds_hooks.commands.ports import port_problem
 from cds_hooks.logs import configure_logging
 from cds_hooks.settings import AuthMode, Settings, SettingsError, load_settings
 
@@ -51,6 +52,10 @@ def _serve(args: argparse.Namespace) -> int:
         settings = load_settings(**overrides)
     except SettingsError as exc:
         print(f"sarcoma-cds: {exc}", file=sys.stderr)
+        return 2
+    busy = port_problem(settings.host, settings.port)
+    if busy:
+        print(f"sarcoma-cds: {busy} (--port or CDS_PORT)", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     if not args.dev:

@@ -39,6 +39,7 @@ from rules.patient import (
     TherapeuticImplication,
     TherapyExposure,
 )
+from rules.wording import count as count_words
 
 #: Resource types that are read (others are counted and reported once per type).
 _KNOWN_TYPES = frozenset(
@@ -434,7 +435,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             MappingIssue(
                 "unsupported-resource-type",
                 rtype,
-                f"{count} resource(s) of a type this service does not read; ignored",
+                f"{count_words(count, 'resource')} of a type this service does not read; ignored",
             )
         )
     return builder.finish()

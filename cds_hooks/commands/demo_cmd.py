@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 
 from cds_hooks.demo import load_bundle, resources_of, scenarios
+from rules.wording import count
 
 #: Referenced resources go first, so servers that check references accept the rest.
 LOAD_ORDER = {"Patient": 0, "Condition": 1, "Observation": 2, "MedicationRequest": 3}
@@ -107,7 +108,8 @@ def _load(args: argparse.Namespace) -> int:
     unknown = [sid for sid in chosen if sid not in known]
     if unknown:
         print(
-            f"demo load: unknown scenario(s) {', '.join(unknown)}; see `sarcoma-cds demo list`",
+            f"demo load: unknown {'scenario' if len(unknown) == 1 else 'scenarios'} "
+            f"{', '.join(unknown)}; see `sarcoma-cds demo list`",
             file=sys.stderr,
         )
         return 2
@@ -135,7 +137,7 @@ def _load(args: argparse.Namespace) -> int:
             return 1
     for sid, patient_id, created, updated in summary:
         print(f"{sid:<30} Patient/{patient_id:<24} {created} created, {updated} updated")
-    print(f"loaded {len(summary)} demo patient(s) into {base}")
+    print(f"loaded {count(len(summary), 'demo patient')} into {base}")
     return 0
 
 

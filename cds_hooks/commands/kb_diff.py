@@ -11,14 +11,13 @@ fired rules (with their indicator) are compared.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from cds_hooks.commands.evaluate_cmd import HOOKS, build_call
+from cds_hooks.commands.inputs import HOOKS, InputError, as_call, read_document
 from cds_hooks.demo import load_bundle, prefetch_for, scenarios
 from fhir_mapping import map_prefetch
 from rules import KnowledgeBase, KnowledgeBaseError, evaluate, load_kb
@@ -93,16 +92,17 @@ def demo_cases() -> list[ClinicalCase]:
 
 
 def file_cases(directory: Path) -> list[ClinicalCase]:
-    """FHIR Bundles (evaluated as patient-view) and CDS Hooks requests under ``directory``."""
+    """FHIR Bundles and CDS Hooks requests under ``directory``, read as ``evaluate`` reads
+    them (a Bundle with draft orders is an order-sign case)."""
     cases = []
     for path in sorted(directory.rglob("*.json")):
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            hook, _, context, prefetch = build_call(document, None)
-        except (OSError, ValueError, AttributeError, TypeError):
+            call = as_call(read_document(str(path)), None)
+        except InputError:
             continue  # not a request or a Bundle: not a clinical case
-        if hook in HOOKS:
-            cases.append(ClinicalCase(str(path.relative_to(directory)), hook, prefetch, context))
+        if call.hook in HOOKS:
+            name = str(path.relative_to(directory))
+            cases.append(ClinicalCase(name, call.hook, call.prefetch, call.context))
     return cases
 
 

@@ -18,6 +18,7 @@ from cds_hooks.registry import TemplateError, check_template
 from cds_hooks.selfcheck.results import CheckResult, SelfCheckError, Status
 from cds_hooks.selfcheck.tokens import TokenSigner, unsigned_token
 from cds_hooks.selfcheck.wire import card_problems, empty_members, header_tokens
+from rules.wording import count as words
 
 ORIGIN = "https://selfcheck.sarcoma-cds.invalid"
 SERVICE_ID_RE = re.compile(r"^[A-Za-z0-9._~\-]+$")
@@ -340,7 +341,7 @@ class SelfCheck:
         for index, card in enumerate(document["cards"]):
             problems.extend(card_problems(card, f"cards[{index}]"))
         count = len(document["cards"])
-        self.check(name, "2,63-71", problems, f"200, {count} valid card(s)")
+        self.check(name, "2,63-71", problems, f"200, {words(count, 'valid card')}")
         return document
 
     def check_calls(self) -> None:

@@ -8,6 +8,9 @@ knowledge base, render cards.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from cds_hooks.cards import card_rules, render
@@ -15,7 +18,9 @@ from cds_hooks.models import Card
 from cds_hooks.protocol import CallContext
 from cds_hooks.registry import PrefetchSpec, ServiceDefinition
 from fhir_mapping import map_prefetch
-from rules import evaluate
+from fhir_mapping.drafts import UncheckedOrder
+from fhir_mapping.mapping import MappingResult
+from rules import KnowledgeBase, Recommendation, evaluate
 
 TIMELINE_LAUNCH_PATH = "/app/timeline/launch"
 LOINC = "http://loinc.org"
@@ -105,38 +110,79 @@ USAGE = (
 )
 
 
-def handle(ctx: CallContext) -> list[Card]:
-    result = map_prefetch(ctx.prefetch, ctx.context)
-    recommendations = evaluate(result.patient, ctx.kb, ctx.as_of, ctx.service.hook)
-    draft_orders: dict[str, dict[str, Any]] = {}
-    bundle = ctx.context.get("draftOrders")
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Everything one evaluation produced: the cards and what they were made from."""
+
+    cards: list[Card]
+    recommendations: list[Recommendation]
+    mapping: MappingResult
+    unchecked: list[UncheckedOrder]
+
+
+def draft_orders_of(context: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``context.draftOrders`` by ``Type/id``."""
+    drafts: dict[str, dict[str, Any]] = {}
+    bundle = context.get("draftOrders")
     if isinstance(bundle, dict):
         for entry in bundle.get("entry") or []:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict) and resource.get("id"):
-                draft_orders[f"{resource.get('resourceType')}/{resource['id']}"] = resource
+                drafts[f"{resource.get('resourceType')}/{resource['id']}"] = resource
+    return drafts
+
+
+def answer(
+    prefetch: dict[str, Any],
+    context: dict[str, Any],
+    *,
+    hook: str,
+    hook_instance: str,
+    kb: KnowledgeBase,
+    as_of: date,
+    timeline_url: str | None = None,
+) -> Answer:
+    """Map, evaluate and render: the whole service, without HTTP (the CLI uses it too)."""
+    result = map_prefetch(prefetch, context)
+    recommendations = evaluate(result.patient, kb, as_of, hook)
     # order-select: the selected drafts only (all of them when the client flags none)
-    flagged = ctx.service.hook == "order-select" and bool(ctx.context.get("selections"))
+    flagged = hook == "order-select" and bool(context.get("selections"))
     unchecked = [o for o in result.unchecked if o.selected or not flagged]
-    user_id = ctx.context.get("userId")
+    user_id = context.get("userId")
     cards = render(
         recommendations,
-        hook=ctx.service.hook,
-        hook_instance=ctx.request.hook_instance,
-        patient_id=str(ctx.context.get("patientId")),
-        draft_orders=draft_orders,
-        kb_version=ctx.kb.version,
+        hook=hook,
+        hook_instance=hook_instance,
+        patient_id=str(context.get("patientId")),
+        draft_orders=draft_orders_of(context),
+        kb_version=kb.version,
         issues=result.issues,
-        timeline_url=ctx.settings.external_base_url + TIMELINE_LAUNCH_PATH,
+        timeline_url=timeline_url,
         unchecked=unchecked,
-        authored_on=ctx.as_of.isoformat(),
+        authored_on=as_of.isoformat(),
         user_id=user_id if isinstance(user_id, str) else None,
     )
-    ctx.notes["rules"] = ",".join(sorted({r.rule_id for r in recommendations})) or "-"
-    ctx.notes["mapping_issues"] = len(result.issues)
-    ctx.notes["issue_kinds"] = Counter(issue.kind for issue in result.issues)
-    ctx.notes["issued"] = card_rules(cards, recommendations, ctx.request.hook_instance, unchecked)
-    return cards
+    return Answer(cards, list(recommendations), result, unchecked)
+
+
+def handle(ctx: CallContext) -> list[Card]:
+    done = answer(
+        ctx.prefetch,
+        ctx.context,
+        hook=ctx.service.hook,
+        hook_instance=ctx.request.hook_instance,
+        kb=ctx.kb,
+        as_of=ctx.as_of,
+        timeline_url=ctx.settings.external_base_url + TIMELINE_LAUNCH_PATH,
+    )
+    issues = done.mapping.issues
+    ctx.notes["rules"] = ",".join(sorted({r.rule_id for r in done.recommendations})) or "-"
+    ctx.notes["mapping_issues"] = len(issues)
+    ctx.notes["issue_kinds"] = Counter(issue.kind for issue in issues)
+    ctx.notes["issued"] = card_rules(
+        done.cards, done.recommendations, ctx.request.hook_instance, done.unchecked
+    )
+    return done.cards
 
 
 SERVICES = (

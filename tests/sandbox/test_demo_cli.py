@@ -33,7 +33,7 @@ def fhir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_demo_load_is_idempotent_and_searchable(fhir: str, capsys: Any) -> None:
     assert main(["demo", "load", "--fhir-server", fhir]) == 0
     first = capsys.readouterr().out
-    assert "loaded 12 demo patient(s)" in first
+    assert "loaded 12 demo patients" in first
     assert " 0 updated" in first
     assert main(["demo", "load", "--fhir-server", fhir + "/"]) == 0
     second = capsys.readouterr().out
@@ -57,7 +57,7 @@ def test_demo_load_is_idempotent_and_searchable(fhir: str, capsys: Any) -> None:
 def test_demo_load_one_scenario(fhir: str, capsys: Any) -> None:
     assert main(["demo", "load", "--fhir-server", fhir, "asps"]) == 0
     out = capsys.readouterr().out
-    assert "asps" in out and "loaded 1 demo patient(s)" in out
+    assert "asps" in out and "loaded 1 demo patient into" in out
 
 
 def test_unknown_scenario_and_bad_url_exit_2(capsys: Any) -> None:
