@@ -94,7 +94,7 @@ def _searchset(items: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def prefetch_for(bundle: dict[str, Any]) -> dict[str, Any]:
-    """The prefetch a CDS client would send for this patient (the four sarcoma keys)."""
+    """The prefetch a CDS client would send for this patient (the sarcoma prefetch keys)."""
     items = resources_of(bundle)
     patient = next((r for r in items if r.get("resourceType") == "Patient"), None)
     return {
@@ -104,4 +104,5 @@ def prefetch_for(bundle: dict[str, Any]) -> dict[str, Any]:
         "medications": _searchset(
             [r for r in items if r.get("resourceType") == "MedicationRequest"]
         ),
+        "procedures": _searchset([r for r in items if r.get("resourceType") == "Procedure"]),
     }

@@ -353,6 +353,56 @@ def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         absentRules=["gist-kit-exon9-imatinib-800", "gist-second-line-sunitinib"],
     )
 
+    # 1b. Resected high-risk gastric GIST, KIT exon 11: resection Procedure with R0 (AJCC
+    #     residual value, SNOMED CT 1222638005), tumour size (LOINC 21889-1, mCODE TumorSize)
+    #     and mitotic count (text-coded): the adjuvant setting, not first-line advanced disease.
+    p, cond = _gist("demo-gist-resected", "Rhea", "2025-03-03")
+    p.single_gene_test(
+        "77171-7", "KIT gene exon 11 targeted mutation analysis", PRESENT, "2025-04-20"
+    )
+    p.resources.append(
+        {
+            "resourceType": "Procedure",
+            "id": p.rid("proc"),
+            "status": "completed",
+            "code": {"text": "Partial gastrectomy (en bloc resection of gastric GIST)"},
+            "subject": p.subject,
+            "performedDateTime": "2025-04-10",
+            "reasonReference": [{"reference": f"Condition/{cond}"}],
+            "outcome": {
+                "coding": [
+                    {
+                        "system": SNOMED,
+                        "code": "1222638005",
+                        "display": "American Joint Committee on Cancer R0",
+                    }
+                ]
+            },
+        }
+    )
+    size = p._lab(
+        p.rid("lab"),
+        {"coding": [{"system": LOINC, "code": "21889-1", "display": "Size Tumor"}]},
+        "2025-04-15",
+    )
+    size["component"] = [
+        {
+            "code": {"coding": [{"system": LOINC, "code": "33728-7"}]},
+            "valueQuantity": {"value": 7.5, "unit": "cm", "system": UCUM, "code": "cm"},
+        }
+    ]
+    mitoses = p._lab(p.rid("lab"), {"text": "Mitotic count per 5 mm2"}, "2025-04-15")
+    mitoses["valueQuantity"] = {"value": 12, "unit": "/5 mm2"}
+    p.resources.extend([size, mitoses])
+    add(
+        "gist-resected-high-risk",
+        p,
+        "GIST of the stomach, resected (R0), high risk, KIT exon 11",
+        "Resected high-risk GIST: adjuvant imatinib 400 mg/day for 3 years, no first-line card.",
+        expectedRules=["gist-adjuvant-imatinib"],
+        absentRules=["gist-first-line-imatinib", "gist-kit-exon9-imatinib-800"],
+    )
+
     # 2. GIST KIT exon 9: single-gene LOINC test (§1.6 77172-5).
     p, _ = _gist("demo-gist-exon9", "Ksawery", "2025-01-14")
     p.single_gene_test(

@@ -20,6 +20,7 @@ from tests.sandbox.conftest import AS_OF
 SCENARIOS = scenarios()
 REQUIRED_SCENARIOS = {
     "GIST KIT exon 11 first line": "gist-kit-exon11-first-line",
+    "resected high-risk GIST (adjuvant setting)": "gist-resected-high-risk",
     "KIT exon 9": "gist-kit-exon9",
     "PDGFRA D842V": "gist-pdgfra-d842v",
     "GIST progressed on imatinib": "gist-progressed-on-imatinib",
@@ -130,7 +131,7 @@ def test_bundles_use_only_the_verified_codes() -> None:
                 for reason in resource.get("statusReason", {}).get("coding", []):
                     stop_reasons.add(reason["code"])
             if resource["resourceType"] == "Observation":
-                codes = {c["code"] for c in resource["code"]["coding"]}
+                codes = {c["code"] for c in resource["code"].get("coding", [])}
                 if "97509-4" in codes:
                     statuses.add(resource["valueCodeableConcept"]["coding"][0]["code"])
     assert stop_reasons == {"266721009", "407563006"}
@@ -179,6 +180,7 @@ def test_service_answers_with_the_expected_cards(client: FlaskClient, sid: str) 
 #: A word the expectation line promises and the cards must show.
 EXPECTED_WORDS = {
     "gist-kit-exon11-first-line": "imatinib",
+    "gist-resected-high-risk": "adjuvant",
     "gist-kit-exon9": "800",
     "gist-pdgfra-d842v": "avapritinib",
     "gist-progressed-on-imatinib": "sunitinib",
