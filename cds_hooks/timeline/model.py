@@ -80,6 +80,9 @@ class Timeline:
     recommendations: list[Recommendation] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     setting: str = "extent of disease not recorded"
+    #: "female", "male"... from Patient.gender, and "age 64" at the page's date, when known.
+    sex: str = ""
+    age: str = ""
     #: Adjuvant / neoadjuvant / curative-intent courses: shown apart from the advanced lines.
     perioperative: list[TherapyExposure] = field(default_factory=list)
 
@@ -120,6 +123,26 @@ def _patient_name(resource: Any) -> str:
     return ""
 
 
+def _sex_and_age(resource: Any, as_of: dt.date) -> tuple[str, str]:
+    if not isinstance(resource, dict):
+        return "", ""
+    gender = resource.get("gender")
+    sex = gender if gender in ("female", "male", "other") else ""
+    age = ""
+    birth = resource.get("birthDate")
+    if isinstance(birth, str) and len(birth) >= 4 and birth[:4].isdigit():
+        try:
+            born = dt.date.fromisoformat(birth) if len(birth) == 10 else None
+        except ValueError:
+            born = None
+        years = as_of.year - int(birth[:4])
+        if born is not None and (as_of.month, as_of.day) < (born.month, born.day):
+            years -= 1
+        if 0 <= years < 130:
+            age = f"age {years}" if born is not None else f"about {years} years old"
+    return sex, age
+
+
 def _biomarker_label(marker: Biomarker) -> str:
     ends = [g.symbol for g in (marker.five_prime, marker.three_prime) if g]
     genes = fusion(ends or [g.symbol for g in (marker.gene, *marker.partners)])
@@ -156,6 +179,7 @@ def build_timeline(prefetch: dict[str, Any], patient_id: str, kb: Any, as_of: dt
         setting=current_setting(patient).text(),
         perioperative=[e for e in patient.historical_exposures() if e.intent in _PERIOPERATIVE],
     )
+    timeline.sex, timeline.age = _sex_and_age(prefetch.get("patient"), as_of)
     labels = {h.id: h.label for h in kb.meta.histologies}
     for diagnosis in patient.diagnoses:
         label = diagnosis_name(diagnosis.histology.value, diagnosis.subtype, labels)

@@ -41,8 +41,9 @@ def render_svg(timeline: Timeline) -> str:
     rows += ["Disease status", "Next step"]
     height = 50 + ROW * len(rows) + 20
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" aria-labelledby="tl-title" data-testid="timeline-svg">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" '
+        f'viewBox="0 0 {WIDTH} {height}" preserveAspectRatio="xMinYMin meet" '
+        'aria-labelledby="tl-title" data-testid="timeline-svg">',
         f'<title id="tl-title">Therapy timeline of patient {escape(timeline.patient_id)}</title>',
         "<style>text{font:12px sans-serif;fill:#1b2631}.lab{font-weight:bold}"
         ".small{font-size:11px;fill:#424949}</style>",
@@ -58,14 +59,17 @@ def render_svg(timeline: Timeline) -> str:
     today = x(timeline.as_of)
     out.append(
         f'<line x1="{today}" y1="30" x2="{today}" y2="{height - 10}" stroke="#1f618d"/>'
-        f'<text x="{today + 3}" y="40" class="small">today {timeline.as_of.isoformat()}</text>'
+        + _today_label(today, timeline.as_of)
     )
     for index, title in enumerate(rows):
         y = 50 + ROW * index + ROW // 2
         out.append(f'<text x="8" y="{y + 4}" class="lab">{escape(title)}</text>')
 
-    def marker_row(events: list[Event], row_index: int) -> None:
+    def marker_row(events: list[Event], row_index: int, empty: str) -> None:
         y = 50 + ROW * row_index + ROW // 2
+        if not any(e.date for e in events):
+            undated = f" ({len(events)} undated)" if events else ""
+            out.append(f'<text x="{LEFT}" y="{y + 4}" class="small">{empty}{undated}</text>')
         for offset, event in enumerate(events):
             if event.date is None:
                 continue
@@ -79,8 +83,8 @@ def render_svg(timeline: Timeline) -> str:
                 f'<text x="{cx + 9}" y="{y + dy}" class="small">{escape(label)}</text></g>'
             )
 
-    marker_row(timeline.diagnosis, 0)
-    marker_row(timeline.biomarkers, 1)
+    marker_row(timeline.diagnosis, 0, "No dated diagnosis on record")
+    marker_row(timeline.biomarkers, 1, "No biomarker result on record")
     for index, line in enumerate(timeline.lines):
         y = 50 + ROW * (index + 2) + 8
         first = _day(line.start) or timeline.as_of
@@ -89,7 +93,9 @@ def render_svg(timeline: Timeline) -> str:
         stop = line.end.isoformat() if line.end else "ongoing"
         why = line.ended_by.value if line.ended_by else "ongoing"
         dose = line_dose(line)
-        text = f"{', '.join(line.agents)}{f': {dose}' if dose else ''}"
+        agents = ", ".join(line.agents)
+        named = dose and all(agent in dose for agent in line.agents)
+        text = dose if named else (f"{agents}: {dose}" if dose else agents)
         dates = f"{line.start.isoformat() if line.start else '?'} to {stop}: {why}"
         out.append(
             f'<g data-testid="line-bar"><rect x="{x(first)}" y="{y}" '
@@ -98,14 +104,16 @@ def render_svg(timeline: Timeline) -> str:
             f'<text x="{x(first)}" y="{y - 2}" class="small">{escape(text)}</text>'
             f'<text x="{x(first)}" y="{y + 27}" class="small">{escape(dates)}</text></g>'
         )
-    marker_row(timeline.statuses, len(rows) - 2)
+    marker_row(timeline.statuses, len(rows) - 2, "No disease-status assessment on record")
     y = 50 + ROW * (len(rows) - 1) + ROW // 2
     if timeline.recommendations:
         first_rec = timeline.recommendations[0]
+        # drawn at today (where the next step belongs in time), its words ending there
         out.append(
             f'<g data-testid="next-step"><path d="M{today - 8},{y - 7} L{today + 4},{y} '
             f'L{today - 8},{y + 7} z" fill="#1f618d"/>'
-            f'<text x="{LEFT}" y="{y + 4}">{escape(first_rec.summary[:120])}</text></g>'
+            f'<text x="{today - 12}" y="{y + 4}" text-anchor="end">'
+            f"{escape(_shorten(first_rec.summary, 95))}</text></g>"
         )
     else:
         out.append(f'<text x="{LEFT}" y="{y + 4}">No recommendation from the knowledge base</text>')
@@ -113,7 +121,36 @@ def render_svg(timeline: Timeline) -> str:
     return "".join(out)
 
 
-def _recommendation_html(rec: Recommendation) -> str:
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _today_label(x: float, as_of: dt.date) -> str:
+    """``today YYYY-MM-DD`` beside the today line, on whichever side has room."""
+    text = f"today {as_of.isoformat()}"
+    if x + 3 + 7 * len(text) > WIDTH:
+        return f'<text x="{x - 3}" y="40" class="small" text-anchor="end">{text}</text>'
+    return f'<text x="{x + 3}" y="40" class="small">{text}</text>'
+
+
+LEGEND = (
+    ("bad", "progression; line stopped for progression"),
+    ("warn", "line stopped for toxicity"),
+    ("good", "improved; biomarker detected"),
+    ("neutral", "stable, completed or not detected"),
+    ("current", "line ongoing; today"),
+)
+
+
+def _legend() -> str:
+    items = "".join(
+        f'<li><span class="swatch" style="background:{COLOURS[tone]}"></span>{escape(text)}</li>'
+        for tone, text in LEGEND
+    )
+    return f'<ul class="legend" data-testid="legend">{items}</ul>'
+
+
+def _recommendation_html(rec: Recommendation, *, open_: bool) -> str:
     findings = "".join(
         f"<li>{escape(f.text)}"
         + (f' <span class="ref">({escape(f.source_ref)})</span>' if f.source_ref else "")
@@ -135,7 +172,8 @@ def _recommendation_html(rec: Recommendation) -> str:
     )
     note = f"<p>{escape(rec.evidence_note)}</p>" if rec.evidence_note else ""
     return (
-        f'<details data-testid="recommendation" class="{escape(rec.indicator)}">'
+        f'<details data-testid="recommendation" class="{escape(rec.indicator)}"'
+        f"{' open' if open_ else ''}>"
         f"<summary>{escape(rec.summary)}</summary>"
         f"<p>{escape(rec.what)}</p>"
         + (f"<h4>Options</h4><ul>{options}</ul>" if options else "")
@@ -176,9 +214,12 @@ def render_page(timeline: Timeline) -> str:
         if timeline.perioperative
         else ""
     )
-    recommendations = "".join(_recommendation_html(r) for r in timeline.recommendations) or (
-        "<p>No recommendation.</p>"
+    severity = {"critical": 0, "warning": 1, "info": 2}
+    ordered = sorted(timeline.recommendations, key=lambda r: severity[r.indicator])
+    recommendations = "".join(_recommendation_html(r, open_=True) for r in ordered) or (
+        "<p>No recommendation from the knowledge base for these facts.</p>"
     )
+    who = ", ".join(p for p in (timeline.sex, timeline.age) if p)
     title = escape(timeline.name or f"Patient {timeline.patient_id}")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -189,11 +230,16 @@ def render_page(timeline: Timeline) -> str:
         "td,th{border:1px solid #ccd1d1;padding:4px 8px}"
         "details{border:1px solid #ccd1d1;border-radius:4px;margin:6px 0;padding:6px}"
         "details.warning,details.critical{border-color:#b03a2e}summary{cursor:pointer;"
-        "font-weight:bold}.ref,.small{color:#566573;font-size:12px}</style></head><body>"
-        f'<h1 data-testid="patient">{title} <span class="small">Patient/'
+        "font-weight:bold}.ref,.small{color:#566573;font-size:12px}"
+        "svg{display:block;width:100%;height:auto}.legend{list-style:none;padding:0;"
+        "display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px}.swatch{display:inline-block;"
+        "width:10px;height:10px;border-radius:5px;margin-right:4px}</style></head><body>"
+        f'<h1 data-testid="patient">{title} <span class="small">'
+        f"{escape(who + ', ') if who else ''}Patient/"
         f"{escape(timeline.patient_id)}, as of {timeline.as_of.isoformat()}</span></h1>"
         f'<p data-testid="setting"><b>Setting:</b> {escape(timeline.setting)}</p>'
-        f"{render_svg(timeline)}<h2>Lines of therapy (advanced disease)</h2>{lines_table}"
+        f"{render_svg(timeline)}{_legend()}"
+        f"<h2>Lines of therapy (advanced disease)</h2>{lines_table}"
         f"{periop_table}"
         f"<h2>Recommended next step</h2>{recommendations}"
         '<p class="small">Decision support for sarcoma specialists, not an order. Nothing shown '

@@ -69,6 +69,17 @@ def _check_iss(iss: str | None) -> str:
     return iss.rstrip("/")
 
 
+def _unavailable(exc: FhirUnavailable, patient_id: str) -> LaunchError:
+    """A clear page: an unknown patient is "not found" (404), not a gateway error."""
+    if exc.reason in ("http-404", "http-410"):
+        return LaunchError(
+            404,
+            f"Patient not found: this FHIR server has no patient {patient_id}. Check the "
+            "patient id, or that the patient's data were loaded on this server.",
+        )
+    return LaunchError(502, f"The FHIR server could not give the data ({exc.reason}).")
+
+
 def _render_for(iss: str, patient_id: str, token: str | None) -> Response:
     core = current_app.extensions["cds"]
     prefetch = read_patient_data(core.session, core.settings, iss, patient_id, token)
@@ -89,9 +100,7 @@ def timeline_page() -> ResponseReturnValue:
         except FhirUnavailable as exc:
             if exc.reason in ("http-401", "http-403"):
                 return redirect(f"{LAUNCH_PATH}?{urlencode({'iss': iss})}", code=302)
-            raise LaunchError(
-                502, f"The FHIR server could not give the data ({exc.reason})."
-            ) from None
+            raise _unavailable(exc, patient_id) from None
     except LaunchError as exc:
         return _page(exc.status, exc.message)
 
@@ -189,9 +198,7 @@ def callback() -> ResponseReturnValue:
         try:
             response = _render_for(iss, patient_id, access_token)
         except FhirUnavailable as exc:
-            raise LaunchError(
-                502, f"The FHIR server could not give the data ({exc.reason})."
-            ) from None
+            raise _unavailable(exc, patient_id) from None
     except LaunchError as exc:
         response = _page(exc.status, exc.message)
     response.delete_cookie(COOKIE, path=APP_PATH)

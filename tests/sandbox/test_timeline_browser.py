@@ -89,6 +89,9 @@ def test_timeline_shows_lines_dates_and_evidence(
 
         heading = browser.find_element(By.CSS_SELECTOR, "[data-testid=patient]").text
         assert "Ingrid Demo" in heading and f"Patient/{PATIENT}" in heading
+        assert "male, age 64" in heading  # born 1961-04-12, as of 2026-01-15
+        legend = browser.find_element(By.CSS_SELECTOR, "[data-testid=legend]").text
+        assert "progression" in legend and "toxicity" in legend and "ongoing" in legend
 
         rows = browser.find_elements(By.CSS_SELECTOR, "[data-testid=line-row]")
         cells = [[c.text for c in row.find_elements(By.TAG_NAME, "td")] for row in rows]
@@ -112,21 +115,41 @@ def test_timeline_shows_lines_dates_and_evidence(
             "progression 2024-09-10",
         ):
             assert text in events, events
-        next_step = svg.find_element(By.CSS_SELECTOR, "[data-testid=next-step]").text
-        assert "sunitinib" in next_step.lower()
+        step = svg.find_element(By.CSS_SELECTOR, "[data-testid=next-step]")
+        assert "imatinib" in step.text.lower() or "sunitinib" in step.text.lower()
+        # the next step is drawn at today, not at the left edge (under the first year)
+        arrow = step.find_element(By.TAG_NAME, "path").rect
+        assert arrow["x"] > svg.rect["x"] + svg.rect["width"] * 0.6
 
-        # evidence is one click away
-        first = browser.find_elements(By.CSS_SELECTOR, "[data-testid=recommendation]")[0]
-        assert first.get_attribute("open") is None
-        first.find_element(By.TAG_NAME, "summary").click()
-        assert first.get_attribute("open") is not None
+        # recommendations are open, evidence showing; a click folds one away
+        recs = browser.find_elements(By.CSS_SELECTOR, "[data-testid=recommendation]")
+        assert recs and all(r.get_attribute("open") is not None for r in recs)
+        first = recs[0]
         assert "Evidence:" in first.text and "Why (patient facts)" in first.text
         assert "MedicationRequest/" in first.text or "Observation/" in first.text
+        first.find_element(By.TAG_NAME, "summary").click()
+        assert first.get_attribute("open") is None
 
         ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "timeline-demo-gist-progressed.png"
-        assert browser.save_screenshot(str(shot))
-        assert shot.stat().st_size > 10_000
+        body = browser.find_element(By.TAG_NAME, "body")
+        for width in (1280, 720):
+            browser.set_window_size(width, 1100)
+            svg = browser.find_element(By.CSS_SELECTOR, "[data-testid=timeline-svg]")
+            # the chart uses the page width, and nothing is cut at its right edge
+            assert svg.rect["width"] >= body.rect["width"] - 40
+            for text in svg.find_elements(By.TAG_NAME, "text"):
+                right = text.rect["x"] + text.rect["width"]
+                assert right <= svg.rect["x"] + svg.rect["width"] + 1, text.text
+            shot = ARTIFACTS / f"timeline-demo-gist-progressed-{width}.png"
+            assert browser.save_screenshot(str(shot))
+            assert shot.stat().st_size > 10_000
+
+        # an unknown patient is a clear "not found" page
+        missing = requests.get(
+            f"{base}/app/timeline", params={"iss": fhir, "patient": "no-such-patient"}, timeout=30
+        )
+        assert missing.status_code == 404
+        assert "Patient not found" in missing.text
 
 
 def _unused() -> None:
