@@ -98,7 +98,7 @@ def facts_line(
     return f"- **{label}:** {shown}"
 
 
-def _acronym(regulator: str) -> str:
+def acronym(regulator: str) -> str:
     """``European Medicines Agency (EMA)`` -> ``EMA``."""
     match = re.search(r"\(([A-Z]{2,})\)\s*$", regulator)
     return match.group(1) if match else regulator
@@ -112,7 +112,7 @@ def _regulatory_line(rec: Recommendation) -> str | None:
         f"{n.jurisdiction} (this site), {n.drug.display}: {end_sentence(n.text)}" for n in here
     ]
     elsewhere = [
-        f"{n.status.replace('-', ' ')} in {n.jurisdiction} ({_acronym(n.regulator)})"
+        f"{n.status.replace('-', ' ')} in {n.jurisdiction} ({acronym(n.regulator)})"
         for n in rec.regulatory
         if not n.applies_here
     ]

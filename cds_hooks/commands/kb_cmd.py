@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections import defaultdict
 from html import escape
 from pathlib import Path
 
+from cds_hooks.card_text import acronym, end_sentence
 from cds_hooks.commands import kb_diff
 from cds_hooks.commands.kb_genotype import genotype_tables_html
+from cds_hooks.commands.kb_words import criterion_words
 from rules import KnowledgeBase, KnowledgeBaseError, load_kb
 from rules.knowledge import Rule, Source, slug
 from rules.loader import BoundCriterion, CompiledRule
+from rules.wording import count
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;
@@ -40,8 +44,8 @@ def review_text(rule: Rule) -> str:
     return f"clinically reviewed by {rule.signoff.role}, {rule.signoff.date.isoformat()}; {content}"
 
 
-def _criterion(c: BoundCriterion) -> str:
-    return f"<code>{escape(c.describe())}</code>"
+def _criterion(c: BoundCriterion, kb: KnowledgeBase) -> str:
+    return escape(criterion_words(c, kb))
 
 
 def _source_html(source: Source) -> str:
@@ -52,11 +56,11 @@ def _source_html(source: Source) -> str:
     if source.authors:
         bits.append(escape(source.authors))
     bits.append(f"{escape(source.publisher)}, {source.year}")
-    if source.citation:
+    if source.citation and source.citation not in (source.title, source.publisher):
         bits.append(escape(source.citation))
     if source.doi:
         bits.append(f"doi:{escape(source.doi)}")
-    return ". ".join(bits)
+    return " ".join(end_sentence(b) for b in bits)
 
 
 def sequence_svg(kb: KnowledgeBase, rules: list[CompiledRule]) -> str:
@@ -79,12 +83,14 @@ def sequence_svg(kb: KnowledgeBase, rules: list[CompiledRule]) -> str:
                 + ("" if o.preference == "preferred" else f" ({o.preference})")
                 for o in compiled.rule.then.options
             ]
-        contents.append(rows)
+        # wrapped, never cut: every word of a box stays readable
+        contents.append([part for row in rows for part in textwrap.wrap(row, 32)])
     height = max(len(rows) for rows in contents) * LINE_H + 40
     width = len(lines) * (BOX_W + BOX_GAP)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 10}" '
-        f'role="img" aria-label="Line-of-therapy sequence">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 10}" '
+        f'style="width:100%;max-width:{width}px;height:auto" '
+        'role="img" aria-label="Line-of-therapy sequence">',
         '<defs><marker id="arrow" markerWidth="10" markerHeight="8" refX="9" refY="4" '
         'orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#345"/></marker></defs>',
     ]
@@ -100,8 +106,7 @@ def sequence_svg(kb: KnowledgeBase, rules: list[CompiledRule]) -> str:
         )
         for row_index, row in enumerate(rows):
             y = 40 + row_index * LINE_H
-            text = row if len(row) <= 32 else row[:31] + "…"
-            parts.append(f'<text x="{x + 8}" y="{y}" font-size="12">{escape(text)}</text>')
+            parts.append(f'<text x="{x + 8}" y="{y}" font-size="12">{escape(row)}</text>')
         if index < len(lines) - 1:
             y = height // 2
             parts.append(
@@ -124,13 +129,13 @@ def _rule_html(kb: KnowledgeBase, compiled: CompiledRule) -> str:
         f" · hooks {', '.join(rule.hooks)} · {escape(review_text(rule))}</div>",
         f"<p><strong>Card summary:</strong> {escape(then.summary)}</p>",
         "<p><strong>Fires when all of:</strong></p><ul>",
-        *(f"<li>{_criterion(c)}</li>" for c in compiled.when),
+        *(f"<li>{_criterion(c, kb)}</li>" for c in compiled.when),
         "</ul>",
     ]
     if compiled.unless:
         out += [
             "<p><strong>Unless any of:</strong></p><ul>",
-            *(f"<li>{_criterion(c)}</li>" for c in compiled.unless),
+            *(f"<li>{_criterion(c, kb)}</li>" for c in compiled.unless),
             "</ul>",
         ]
     out.append(f"<p><strong>What:</strong> {escape(then.what)}</p>")
@@ -163,8 +168,8 @@ def _rule_html(kb: KnowledgeBase, compiled: CompiledRule) -> str:
     if rule.regulatory:
         out.append("<p><strong>Regulatory status:</strong></p><ul>")
         out += [
-            f"<li>{escape(n.jurisdiction)} ({escape(kb.meta.regulator(n.jurisdiction))}): "
-            f"{escape(n.status)}. {escape(n.text)}</li>"
+            f"<li>{escape(n.jurisdiction)}, {escape(acronym(kb.meta.regulator(n.jurisdiction)))}"
+            f": {escape(n.status.replace('-', ' '))}. {escape(n.text)}</li>"
             for n in rule.regulatory
         ]
         out.append("</ul>")
@@ -181,7 +186,7 @@ def render_html(kb: KnowledgeBase) -> str:
     body = [
         f"<h1>{escape(meta.title)}: knowledge base {escape(kb.version)}</h1>",
         f"<p class=meta>{len(kb.rules)} rules · {len(kb.sources)} sources · jurisdiction "
-        f"{escape(meta.jurisdiction)} ({escape(meta.regulator(meta.jurisdiction))}); "
+        f"{escape(meta.jurisdiction)} ({escape(acronym(meta.regulator(meta.jurisdiction)))}); "
         f"unapproved drugs: {escape(meta.unapproved_drug_presentation)}; "
         f"{sum(c.rule.signoff is None for c in kb.rules)} rules not yet clinically reviewed "
         f"({'shown' if meta.unreviewed_rules == 'show' else 'hidden'} at this site).</p>",
@@ -191,7 +196,7 @@ def render_html(kb: KnowledgeBase) -> str:
         "<nav><ul>",
         *(
             f'<li><a href="#h-{slug(h.id)}">{escape(h.label)}</a> '
-            f"({len(by_histology.get(h.id, []))} rules)</li>"
+            f"({count(len(by_histology.get(h.id, [])), 'rule')})</li>"
             for h in histologies
         ),
         '<li><a href="#genotype">GIST genotype tables</a></li>',

@@ -159,3 +159,20 @@ def test_cards_of_every_firing_kb_case_are_short_and_cleanly_worded() -> None:
             if mine and UNKNOWN_EXTENT_NOTE not in wire["detail"]:
                 problems.append(f"{case.id}: hedge lost")
     assert problems == []
+
+
+def test_the_kb_document_is_cleanly_worded_in_clinical_words() -> None:
+    from cds_hooks.commands.kb_cmd import render_html
+
+    document = render_html(KB)
+    assert wording_problems(document, where="kb render", is_html=True) == []
+    # criteria in clinical words, not predicate calls
+    assert "Diagnosis: Gastrointestinal stromal tumour (GIST)" in document
+    assert "histology(" not in document and "exposure(" not in document
+    # every rule states its review state
+    assert document.count("not yet clinically reviewed") >= len(
+        [c for c in KB.rules if c.rule.signoff is None]
+    )
+    # diagrams scale to the page instead of being cut at a fixed width
+    assert 'aria-label="Line-of-therapy sequence"' in document
+    assert "max-width:" in document and "…" not in document.split("<svg", 1)[1].split("</svg>")[0]

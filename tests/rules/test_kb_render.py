@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cds_hooks.cli import main
-from cds_hooks.commands.evaluate_cmd import build_call
+from cds_hooks.commands.inputs import InputError, as_call
 from cds_hooks.commands.kb_cmd import render_html, review_text
 from rules import load_kb
 
@@ -80,15 +80,16 @@ BUNDLE = {
 }
 
 
-def test_build_call_reads_a_bundle_as_patient_view() -> None:
-    hook, instance, context, prefetch = build_call(BUNDLE, None)
-    assert (hook, context["patientId"], prefetch) == ("patient-view", "p9", {"bundle": BUNDLE})
-    assert instance
+def test_a_bundle_without_draft_orders_is_read_as_patient_view() -> None:
+    call = as_call(BUNDLE, None)
+    assert (call.hook, call.context["patientId"]) == ("patient-view", "p9")
+    assert call.prefetch["bundle"]["entry"] == BUNDLE["entry"]
+    assert call.hook_instance
 
 
-def test_build_call_refuses_other_documents() -> None:
-    with pytest.raises(ValueError, match="neither"):
-        build_call({"resourceType": "Patient"}, None)
+def test_documents_that_are_neither_requests_nor_fhir_are_refused() -> None:
+    with pytest.raises(InputError, match="neither"):
+        as_call({"patient": "p9"}, None)
 
 
 def test_evaluate_prints_cards_for_a_bundle(
