@@ -14,6 +14,7 @@ from fhir_mapping import (
     extent,
     genomics,
     gist_risk,
+    hereditary,
     medication_filter,
     medications,
     prefilter,
@@ -27,6 +28,7 @@ from fhir_mapping.issues import MappingIssue
 from fhir_mapping.orders import OrderMapping
 from fhir_mapping.parse import OTHER_VERSION_TYPES, check_resource
 from rules.extent import ExtentFact
+from rules.hereditary import HereditaryCondition
 from rules.patient import (
     Biomarker,
     Code,
@@ -84,6 +86,7 @@ class _Builder(OrderMapping):
         self.residuals: list[procedures.ResidualFinding] = []
         self.risk_factors: list[gist_risk.Factor] = []
         self.gist_site_texts: list[str] = []
+        self.hereditary: list[HereditaryCondition] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -131,7 +134,20 @@ class _Builder(OrderMapping):
             self.patient_id = rid
         self.birth_date = parse_date(cleaned.get("birthDate"))
 
+    def _hereditary_condition(self, raw: Mapping[str, Any]) -> None:
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None or conditions.is_refuted(cleaned):
+            return
+        found = hereditary.syndrome_of(cleaned)
+        if found is not None:
+            self.hereditary.append(found)
+
     def condition(self, raw: Mapping[str, Any]) -> None:
+        if hereditary.syndrome_of(raw) is not None:
+            self._hereditary_condition(raw)
+            return
         candidate = conditions.is_candidate(raw)
         secondary = not candidate and extent.may_be_secondary(raw)
         if not (candidate or secondary) or self._other_patient(raw):
@@ -334,6 +350,7 @@ class _Builder(OrderMapping):
             birth_date=self.birth_date,
             extent_facts=tuple(self.extent_facts),
             resections=tuple(resections),
+            hereditary_conditions=tuple(self.hereditary),
             gist_risk=tuple(
                 gist_risk.assessments(
                     self.risk_factors, gist_risk.gist_site(self.diagnoses, self.gist_site_texts)

@@ -20,6 +20,7 @@ from enum import StrEnum
 from functools import total_ordering
 
 from rules.extent import ExtentFact, GistRiskAssessment, Resection
+from rules.hereditary import HereditaryCondition
 
 __all__ = [
     "Agent",
@@ -704,6 +705,8 @@ class Patient:
     extent_facts: tuple[ExtentFact, ...] = ()
     resections: tuple[Resection, ...] = ()
     gist_risk: tuple[GistRiskAssessment, ...] = ()
+    # Hereditary syndromes diagnosed clinically (e.g. neurofibromatosis type 1).
+    hereditary_conditions: tuple[HereditaryCondition, ...] = ()
 
     # -- diagnoses ---------------------------------------------------------------------------
 

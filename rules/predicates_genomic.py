@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from rules.hereditary import HereditarySyndrome
 from rules.patient import (
     Biomarker,
     BiomarkerKind,
@@ -248,11 +249,14 @@ def kit_pdgfra_genotyping_incomplete(ctx: Context, a: NoParams) -> Findings:
 
 class SubtypeGenesParams(Params):
     genes: list[str] = Field(min_length=1)
+    #: Hereditary syndromes whose clinical diagnosis counts as well (e.g. NF1 without a variant).
+    syndromes: list[HereditarySyndrome] = Field(default_factory=list)
 
 
 @predicate("gist_subtype_variant", SubtypeGenesParams)
 def gist_subtype_variant(ctx: Context, a: SubtypeGenesParams) -> Findings:
-    """In GIST, a coded present variant (somatic or germline) of one of the genes (SDHx, NF1)."""
+    """In GIST, a coded present variant (somatic or germline) of one of the genes (SDHx, NF1),
+    or a recorded diagnosis of one of the named hereditary syndromes."""
     if not ctx.patient.has_histology(Histology.GIST):
         return ()
     hits = sorted(
@@ -265,10 +269,17 @@ def gist_subtype_variant(ctx: Context, a: SubtypeGenesParams) -> Findings:
         key=lambda m: m.source_ref,
     )
     germline = " [germline: offer genetic counselling]"
-    return tuple(
+    variants = tuple(
         Finding(
             biomarker_text(m) + (germline if m.genomic_source is GenomicSource.GERMLINE else ""),
             m.source_ref,
         )
         for m in hits
     )
+    wanted = set(a.syndromes)
+    diagnosed = tuple(
+        Finding(f"{c.text} (clinical diagnosis on record)", c.source_ref)
+        for c in sorted(ctx.patient.hereditary_conditions, key=lambda c: c.source_ref)
+        if c.syndrome in wanted
+    )
+    return variants + diagnosed

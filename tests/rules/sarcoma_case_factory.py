@@ -35,6 +35,7 @@ from rules.extent import (
     Resection,
     ResidualTumour,
 )
+from rules.hereditary import HereditaryCondition, HereditarySyndrome
 from rules.patient import (
     Agent,
     Biomarker,
@@ -259,8 +260,17 @@ def build_patient(spec: dict[str, Any]) -> Patient:
         )
         for i, g in enumerate(spec.get("gist_risk", []), start=1)
     )
+    hereditary = tuple(
+        HereditaryCondition(
+            syndrome=HereditarySyndrome(h["syndrome"]),
+            source_ref=h.get("ref", f"Condition/hc-{i}"),
+            text=h.get("text", "Neurofibromatosis type 1"),
+        )
+        for i, h in enumerate(spec.get("hereditary_conditions", []), start=1)
+    )
     return Patient(
         patient_id=spec.get("id", "p1"),
+        hereditary_conditions=hereditary,
         extent_facts=extent,
         resections=resections,
         gist_risk=risks,

@@ -356,3 +356,21 @@ def test_item19_single_exon_tests_are_not_wild_type(cds):
 def test_item19_silent_with_a_kit_mutation(cds):
     cards = cds(b.patient_view(conditions=GIST, genomics=EXON11))
     no_card_with(cards, "wild-type")
+
+
+# --- NF1-associated GIST ----------------------------------------------------------------------
+
+NF1 = b.condition("nf1", code=(b.ICD10CM, "Q85.01", "Neurofibromatosis, type 1"))
+
+
+def test_nf1_diagnosis_without_kit_pdgfra_driver_warns_limited_benefit(cds):
+    negative = b.negative("KIT", "PDGFRA", regions=FULL_PANEL)
+    cards = cds(b.patient_view(conditions=[*GIST, NF1], genomics=[negative]))
+    card = card_with(cards, "NF1-associated", "limited benefit", indicator="warning")
+    assert "Neurofibromatosis type 1 (clinical diagnosis on record) (`Condition/" in card["detail"]
+    no_card_with(cards, "adjuvant")
+
+
+def test_nf1_diagnosis_with_a_kit_exon11_driver_is_silent(cds):
+    cards = cds(b.patient_view(conditions=[*GIST, NF1], genomics=EXON11))
+    no_card_with(cards, "NF1-associated")
