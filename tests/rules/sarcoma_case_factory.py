@@ -90,6 +90,8 @@ DRUGS: dict[str, tuple[str | None, str | None, bool]] = {
     "larotrectinib": (None, "L01EX12", True),
     "entrectinib": ("2197862", None, True),
     "anlotinib": (None, None, True),
+    "dabrafenib": (None, None, True),
+    "trametinib": (None, None, True),
     "clarithromycin": ("21212", None, False),
     "ketoconazole": ("6135", None, False),
     "rifampin": ("9384", None, False),

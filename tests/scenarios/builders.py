@@ -40,6 +40,7 @@ ICDO3_CODES = {
 HGNC_IDS = {
     "KIT": "HGNC:6342",
     "PDGFRA": "HGNC:8803",
+    "BRAF": "HGNC:1097",  # clinical-coding.md (HGNC table)
     "NTRK1": "HGNC:8031",
     "NTRK2": "HGNC:8032",
     "NTRK3": "HGNC:8033",

@@ -374,3 +374,29 @@ def test_nf1_diagnosis_without_kit_pdgfra_driver_warns_limited_benefit(cds):
 def test_nf1_diagnosis_with_a_kit_exon11_driver_is_silent(cds):
     cards = cds(b.patient_view(conditions=[*GIST, NF1], genomics=EXON11))
     no_card_with(cards, "NF1-associated")
+
+
+# --- BRAF V600E -------------------------------------------------------------------------------
+
+
+def _braf_v600e() -> dict:
+    return b.variant("BRAF", protein="p.Val600Glu")
+
+
+def test_braf_v600e_after_imatinib_progression_offers_dabrafenib_trametinib(cds):
+    negative = b.negative("KIT", "PDGFRA", regions=FULL_PANEL)
+    cards = cds(
+        b.patient_view(
+            conditions=GIST,
+            genomics=[negative, _braf_v600e()],
+            medications=[b.progressed("imatinib")],
+        )
+    )
+    card = card_with(cards, "BRAF V600E", "dabrafenib + trametinib", indicator="info")
+    assert "2022" in card["detail"] and "6 years" in card["detail"]
+
+
+def test_braf_v600e_without_prior_treatment_is_silent(cds):
+    negative = b.negative("KIT", "PDGFRA", regions=FULL_PANEL)
+    cards = cds(b.patient_view(conditions=GIST, genomics=[negative, _braf_v600e()]))
+    no_card_with(cards, "dabrafenib")
