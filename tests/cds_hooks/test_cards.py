@@ -231,8 +231,11 @@ def test_clip_cuts_at_a_word_and_marks_it() -> None:
 
 def test_summary_leads_with_an_option_approved_in_the_site_jurisdiction() -> None:
     cards = _cards({"diagnoses": [{"histology": "alveolar-soft-part-sarcoma"}]}, "patient-view")
-    assert "pazopanib" in cards[0]["summary"]
+    # ASPS at a US site: the FDA-approved atezolizumab leads; off-label pazopanib and the
+    # unapproved anlotinib follow
+    assert "atezolizumab" in cards[0]["summary"]
     assert "anlotinib" not in cards[0]["summary"].lower()
+    assert any("pazopanib" in c["summary"] for c in cards[1:])
     assert any("anlotinib" in c["summary"].lower() for c in cards[1:])
 
 

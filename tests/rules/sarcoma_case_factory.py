@@ -118,6 +118,13 @@ DRUGS.update(
         )
     }
 )
+DRUGS.update(
+    {
+        "atezolizumab": (None, None, True),
+        "tazemetostat": (None, "L01XX72", True),
+        "everolimus": ("141704", None, True),
+    }
+)
 HGNC = {"KIT": "HGNC:6342", "PDGFRA": "HGNC:8803", "ALK": "HGNC:427", "NTRK1": "HGNC:8031",
         "NTRK2": "HGNC:8032", "NTRK3": "HGNC:8033", "ETV6": "HGNC:3495"}  # fmt: skip
 
