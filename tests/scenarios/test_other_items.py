@@ -68,7 +68,8 @@ def test_items5_6_silent_second_line_before_anthracycline(cds):
     [
         ("dfsp", ("dermatofibrosarcoma", "imatinib"), None),
         ("pecoma", ("PEComa", "sirolimus"), None),
-        ("asps", ("Alveolar soft part", "pazopanib 800 mg"), (b.RXNORM, "714438")),
+        # the FDA-approved atezolizumab leads at a US site (no verified code: no order)
+        ("asps", ("ASPS", "atezolizumab", "1200 mg"), None),
         ("sft", ("solitary fibrous", "pazopanib or sunitinib"), None),
         ("emc", ("myxoid chondrosarcoma", "pazopanib"), None),
         ("angiosarcoma", ("angiosarcoma", "paclitaxel", "liposomal doxorubicin"), None),
@@ -374,8 +375,11 @@ def test_item16_anlotinib_order_card_states_regulatory_status(cds):
             medications=AFTER_DOXORUBICIN,
         )
     )
-    detail = card_with(cards, "Anlotinib")["detail"]
+    detail = card_with(cards, "Anlotinib", "off schedule")["detail"]
     assert "Not approved by the FDA" in detail and "NMPA" in detail
+    # the baseline checklist comes with the order (blood pressure, TSH, liver tests, counts)
+    checks = card_with(cards, "Anlotinib", "baseline")
+    assert "ALT" in checks["detail"] and "neutropenia" in checks["detail"]
 
 
 def test_items13_16_second_line_anlotinib_with_efficacy_limits_and_status(cds):
@@ -398,7 +402,7 @@ def test_item13_first_line_anlotinib_for_asps_and_ccs(cds, histology):
     assert "first-line option" in summary["detail"]
     assert "Not approved by the FDA" in summary["detail"]
     if histology == "ccs":
-        assert "not FDA" in summary["summary"]
+        assert "not an approved use" in summary["summary"]
 
 
 def test_item13_silent_first_line_anlotinib_for_leiomyosarcoma(cds):
@@ -458,7 +462,7 @@ def test_item16_jurisdiction_setting_changes_presentation(make_app, make_setting
         details[jurisdiction] = rule_card(cards, "anlotinib-first-line-asps-ccs")["detail"]
     assert "US (this site), anlotinib: Not approved by the FDA" in details["US"]
     assert "approved in CN (NMPA)" in details["US"]
-    assert "CN (this site), anlotinib: Approved by China's NMPA" in details["CN"]
+    assert "CN (this site), anlotinib: Reported as approved by China's NMPA" in details["CN"]
     assert "not approved in US (FDA)" in details["CN"]
     assert "US (this site)" not in details["CN"]
 
