@@ -203,6 +203,7 @@ def has_code(concept: Any, system: str, code: str) -> bool:
         if (
             isinstance(value, str)
             and isinstance(raw_system, str)
+            and code
             and value.strip() == code
             and raw_system.strip()
             and normalise_system(raw_system) == system
