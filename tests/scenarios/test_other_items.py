@@ -379,7 +379,7 @@ def test_item16_anlotinib_order_card_states_regulatory_status(cds):
     assert "Not approved by the FDA" in detail and "NMPA" in detail
     # the baseline checklist comes with the order (blood pressure, TSH, liver tests, counts)
     checks = card_with(cards, "Anlotinib", "baseline")
-    assert "ALT" in checks["detail"] and "neutropenia" in checks["detail"]
+    assert "ALT" in checks["detail"] and "neutrophils" in checks["detail"]
 
 
 def test_items13_16_second_line_anlotinib_with_efficacy_limits_and_status(cds):
