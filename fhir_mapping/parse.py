@@ -96,11 +96,18 @@ def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
 MEDICATION_NEEDED = frozenset(
     {"resourceType", "status", "medicationCodeableConcept", "medicationReference", "subject"}
 )
-#: Elements no mapping of any other resource type reads (administrative): dropped when
-#: non-conformant. Every other element of those types is treated as needed.
+#: Elements of the other resource types whose loss cannot change a fact the rules use: dropped
+#: when non-conformant. Administrative elements no mapping reads, plus ``method``,
+#: ``dataAbsentReason`` and ``severity`` (never read) and ``note`` (read only for flagged
+#: text findings: a malformed note loses those, not the coded result). Every other element of
+#: those types (status, code, value, components, interpretation, dates, extensions) is needed.
 ADMINISTRATIVE = frozenset(
     {
         "meta",
+        "method",
+        "dataAbsentReason",
+        "severity",
+        "note",
         "text",
         "language",
         "implicitRules",

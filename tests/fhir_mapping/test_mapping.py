@@ -588,3 +588,24 @@ def test_has_code_agrees_with_concept_codes_on_odd_codings():
         assert has_code(value, system, code) == expected
 
     check()
+
+
+def test_a_malformed_element_no_rule_needs_does_not_drop_the_variant_or_the_diagnosis() -> None:
+    """An Observation whose ``method`` is a bare string, and a Condition whose ``note`` is an
+    object, are still read: the element is dropped and named, the coded facts are kept."""
+    v = variant(
+        "d",
+        gene("HGNC:8803"),
+        component(
+            "48005-3",
+            valueCodeableConcept=concept("http://varnomen.hgvs.org", "NP_006197.1:p.Asp842Val"),
+        ),
+    )
+    v["method"] = "NGS panel"
+    gist = condition("g", (ICDO3, "8936/3"), note={"text": "resected elsewhere"})
+    result = map_prefetch({"o": bundle(v), "c": bundle(gist)}, CTX)
+    assert result.patient.has_hotspot("PDGFRA", "D842V")
+    assert [d.histology for d in result.patient.diagnoses] == ["gist"]
+    problems = {(i.reference, i.problem.split(":")[0]) for i in result.issues}
+    assert ("Observation/d", "method") in problems
+    assert ("Condition/g", "note") in problems
