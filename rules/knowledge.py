@@ -324,6 +324,14 @@ class Rule(BaseModel):
     )
     histology: Key
     line: int | None = Field(default=None, ge=0, le=9)
+    step: Literal["after-progression"] | None = Field(
+        default=None,
+        description=(
+            "where the advice sits within its line of therapy: after-progression is a change "
+            "made on progression during `line` before moving to the next line (e.g. a dose "
+            "escalation), drawn between that line and the next, not as a line of its own"
+        ),
+    )
     setting: Literal["advanced"] | None = Field(
         default=None,
         description=(
@@ -347,6 +355,12 @@ class Rule(BaseModel):
             raise ValueError("an active rule needs a clinical signoff; use pending-review")
         if self.status in {"draft", "pending-review"} and self.signoff is not None:
             raise ValueError(f"a signed-off rule cannot be {self.status}")
+        return self
+
+    @model_validator(mode="after")
+    def _step_follows_a_line(self) -> Rule:
+        if self.step is not None and (self.line is None or self.line < 1):
+            raise ValueError(f"step {self.step} needs the line of therapy it follows (line >= 1)")
         return self
 
     @property

@@ -63,19 +63,41 @@ def _source_html(source: Source) -> str:
     return " ".join(end_sentence(b) for b in bits)
 
 
+Place = tuple[int, int]  # (line of therapy, 0 for the line itself, 1 for after progression on it)
+
+
+def _place(rule: Rule) -> Place | None:
+    if rule.then.kind != "recommendation" or rule.line is None:
+        return None
+    return (rule.line, 0 if rule.step is None else 1)
+
+
+def _place_label(place: Place) -> str:
+    line, step = place
+    name = "first line" if line == 1 else f"line {line}"
+    return f"After progression on {name}" if step else name[0].upper() + name[1:]
+
+
 def sequence_svg(kb: KnowledgeBase, rules: list[CompiledRule]) -> str:
-    """Boxes per line of therapy (left to right), listing each recommended option."""
-    by_line: dict[int, list[CompiledRule]] = defaultdict(list)
+    """Boxes per line of therapy (left to right), listing each recommended option.
+
+    A step taken on progression within a line (e.g. an imatinib dose escalation) gets its own
+    dashed box between that line and the next, never a place inside the line's box.
+    """
+    by_place: dict[Place, list[CompiledRule]] = defaultdict(list)
     for compiled in rules:
-        if compiled.rule.then.kind == "recommendation" and compiled.rule.line is not None:
-            by_line[compiled.rule.line].append(compiled)
-    if not by_line:
+        place = _place(compiled.rule)
+        if place is not None:
+            by_place[place].append(compiled)
+    if not by_place:
         return ""
-    lines = sorted(by_line)
+    places = sorted(by_place)
+    labels = [textwrap.wrap(_place_label(place), 18) for place in places]
+    top = 40 + (max(len(label) for label in labels) - 1) * LINE_H
     contents: list[list[str]] = []
-    for line in lines:
+    for place in places:
         rows: list[str] = []
-        for compiled in by_line[line]:
+        for compiled in by_place[place]:
             condition = compiled.rule.title.split(":", 1)[0]
             rows.append(f"[{condition}]")
             rows += [
@@ -85,8 +107,8 @@ def sequence_svg(kb: KnowledgeBase, rules: list[CompiledRule]) -> str:
             ]
         # wrapped, never cut: every word of a box stays readable
         contents.append([part for row in rows for part in textwrap.wrap(row, 32)])
-    height = max(len(rows) for rows in contents) * LINE_H + 40
-    width = len(lines) * (BOX_W + BOX_GAP)
+    height = max(len(rows) for rows in contents) * LINE_H + top
+    width = len(places) * (BOX_W + BOX_GAP)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 10}" '
         f'style="width:100%;max-width:{width}px;height:auto" '
@@ -94,20 +116,22 @@ def sequence_svg(kb: KnowledgeBase, rules: list[CompiledRule]) -> str:
         '<defs><marker id="arrow" markerWidth="10" markerHeight="8" refX="9" refY="4" '
         'orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#345"/></marker></defs>',
     ]
-    for index, (line, rows) in enumerate(zip(lines, contents, strict=True)):
+    for index, (place, label, rows) in enumerate(zip(places, labels, contents, strict=True)):
         x = index * (BOX_W + BOX_GAP) + 2
-        label = "First line" if line == 1 else f"Line {line}"
+        dashed = ' stroke-dasharray="6 4"' if place[1] else ""
         parts.append(
             f'<rect x="{x}" y="2" width="{BOX_W}" height="{height}" rx="6" '
-            'fill="#f4f7fb" stroke="#345"/>'
+            f'fill="#f4f7fb" stroke="#345"{dashed}/>'
         )
-        parts.append(
-            f'<text x="{x + 8}" y="20" font-weight="bold" font-size="13">{escape(label)}</text>'
-        )
+        parts += [
+            f'<text x="{x + 8}" y="{20 + i * LINE_H}" font-weight="bold" font-size="13">'
+            f"{escape(part)}</text>"
+            for i, part in enumerate(label)
+        ]
         for row_index, row in enumerate(rows):
-            y = 40 + row_index * LINE_H
+            y = top + row_index * LINE_H
             parts.append(f'<text x="{x + 8}" y="{y}" font-size="12">{escape(row)}</text>')
-        if index < len(lines) - 1:
+        if index < len(places) - 1:
             y = height // 2
             parts.append(
                 f'<line x1="{x + BOX_W}" y1="{y}" x2="{x + BOX_W + BOX_GAP - 4}" y2="{y}" '
@@ -205,7 +229,11 @@ def render_html(kb: KnowledgeBase) -> str:
     for histology in histologies:
         rules = sorted(
             by_histology.get(histology.id, []),
-            key=lambda c: (c.rule.line if c.rule.line is not None else 99, c.rule.id),
+            key=lambda c: (
+                c.rule.line if c.rule.line is not None else 99,
+                c.rule.step is not None,
+                c.rule.id,
+            ),
         )
         if not rules:
             continue

@@ -6,6 +6,7 @@ import json
 import re
 from html import escape
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -40,6 +41,39 @@ def test_kb_document_draws_the_gist_sequence_and_needs_no_external_assets() -> N
         assert drug in svg
     assert not re.search(r"<(script|link|img)\b", html)
     assert "src=" not in html
+
+
+def _gist_boxes() -> list[tuple[str, list[str]]]:
+    """The GIST sequence diagram as (box heading, box rows), left to right."""
+    html = render_html(KB)
+    gist = html.split('id="h-gist"')[1].split("<h2")[0]
+    svg = ElementTree.fromstring("<svg" + gist.split("<svg")[1].split("</svg>")[0] + "</svg>")
+    ns = "{http://www.w3.org/2000/svg}"
+    lefts = sorted(float(r.attrib["x"]) for r in svg.iter(f"{ns}rect"))
+    boxes: list[tuple[list[str], list[str]]] = [([], []) for _ in lefts]
+    for text in svg.iter(f"{ns}text"):
+        x = float(text.attrib["x"])
+        index = max(i for i, left in enumerate(lefts) if left <= x)
+        bold = text.attrib.get("font-weight") == "bold"
+        boxes[index][0 if bold else 1].append(text.text or "")
+    return [(" ".join(heading), rows) for heading, rows in boxes]
+
+
+def test_imatinib_escalation_sits_after_first_line_progression_not_in_the_first_line_box() -> None:
+    boxes = _gist_boxes()
+    headings = [heading for heading, _ in boxes]
+    escalation = [
+        index
+        for index, (_, rows) in enumerate(boxes)
+        if any("Progression on imatinib 400 mg" in row for row in rows)
+    ]
+    assert len(escalation) == 1
+    first, second = headings.index("First line"), headings.index("Line 2")
+    assert first < escalation[0] < second
+    assert headings[escalation[0]] == "After progression on first line"
+    assert not any("Progression on imatinib" in row for row in boxes[first][1])
+    # first-line therapy itself stays in the first-line box
+    assert any("GIST first line" in row for row in boxes[first][1])
 
 
 def test_kb_render_writes_the_file(tmp_path: Path) -> None:

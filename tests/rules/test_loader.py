@@ -144,6 +144,18 @@ def test_yaml_boolean_key_is_refused(kb_copy: Path) -> None:
     assert any("dfsp-imatinib" in p for p in _problems(kb_copy))
 
 
+def test_step_without_a_line_of_therapy_is_refused(kb_copy: Path) -> None:
+    _edit_rule(kb_copy, "cyp3a4-imatinib", lambda d: d.update(step="after-progression"))
+    assert any(
+        "cyp3a4-imatinib" in p and "needs the line of therapy" in p for p in _problems(kb_copy)
+    )
+
+
+def test_unknown_step_is_refused(kb_copy: Path) -> None:
+    _edit_rule(kb_copy, "gist-imatinib-progression-escalate", lambda d: d.update(step="maybe"))
+    assert any("step" in p and "after-progression" in p for p in _problems(kb_copy))
+
+
 def test_evidence_level_off_the_scale_is_refused(kb_copy: Path) -> None:
     _edit_rule(kb_copy, "dfsp-imatinib", lambda d: d.update(evidence={"level": "expert-hunch"}))
     assert any("not on the scale" in p for p in _problems(kb_copy))
