@@ -14,8 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover - annotations only (rules.patient imports this module)
-    from rules.patient import Code, PartialDate
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from rules.values import Code, PartialDate
 
 __all__ = [
     "Extent",

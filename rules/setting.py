@@ -17,7 +17,7 @@ How facts combine (documented so that a card can explain it):
   i.e. locally advanced.
 
 Adjuvant, neoadjuvant and curative-intent courses are not lines of therapy: that rule lives
-with the line derivation in :mod:`rules.patient`.
+with the line derivation in :mod:`rules.lines`.
 """
 
 from __future__ import annotations
