@@ -21,7 +21,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 import rules.predicates_genomic  # noqa: F401  (registers the genotype predicates)
-from rules import predicates_setting  # noqa: F401  (registers the disease-setting predicates)
+from rules import (
+    predicates_setting,  # noqa: F401  (registers the disease-setting predicates)
+    predicates_therapy,  # noqa: F401  (registers the therapy predicates)
+)
 from rules.interactions import InteractionClass  # noqa: F401  (registers comedication_class)
 from rules.knowledge import (
     Criterion,
