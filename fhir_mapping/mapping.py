@@ -15,6 +15,7 @@ from fhir_mapping import (
     genomics,
     gist_risk,
     hereditary,
+    implications,
     medication_filter,
     medications,
     prefilter,
@@ -249,8 +250,8 @@ class _Builder(OrderMapping):
             self._text_pass(texts, ref, code, effective_date(cleaned), ())
             return
         if kind == genomics.KIND_IMPLICATION:
-            implications, issues = genomics.map_implication(cleaned)
-            self.implications.extend(implications)
+            found_implications, issues = implications.map_implication(cleaned)
+            self.implications.extend(found_implications)
             self.issues.extend(issues)
             return
         if kind == genomics.KIND_VARIANT:
@@ -414,7 +415,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             continue
         cleaned = builder._checked(raw)
         if cleaned is not None:
-            for target, codes in genomics.consequence_targets(cleaned).items():
+            for target, codes in implications.consequence_targets(cleaned).items():
                 consequences.setdefault(target, set()).update(codes)
     # derivedFrom may be relative ("Observation/x"), absolute, or a bare id.
     normalised: dict[str, set[str]] = {}

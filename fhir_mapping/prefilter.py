@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from fhir_mapping import conditions, disease_status, extent, genomics, procedures
+from fhir_mapping import conditions, disease_status, extent, implications, procedures
 from fhir_mapping.codes import LNC_VARIANT
 from fhir_mapping.tables import genomic_tests
 
@@ -38,8 +38,8 @@ def relevant_observation_codes() -> frozenset[str]:
         {
             LNC_VARIANT,
             *genomic_tests().by_loinc,
-            *genomics.IMPLICATION_CODES,
-            genomics.CONSEQUENCE_CODE,
+            *implications.IMPLICATION_CODES,
+            implications.CONSEQUENCE_CODE,
             *disease_status.STATUS_CODES,
             conditions.LNC_HISTOLOGY_OBSERVATION,
             *extent.staging_observation_codes(),
