@@ -1,48 +1,31 @@
-"""map_prefetch: raw prefetch + hook context -> MappingResult(patient, issues)."""
+"""map_prefetch: raw prefetch + hook context -> MappingResult(patient, issues).
+
+The two passes live here (a pre-filter pass over every resource, then the dispatch to the
+per-type methods of :class:`fhir_mapping.builder.PatientBuilder`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fhir_mapping import (
-    conditions,
-    disease_status,
-    drafts,
-    extent,
     genomics,
     gist_risk,
-    hereditary,
     implications,
     medication_filter,
     medications,
     prefilter,
-    procedures,
-    text_findings,
 )
-from fhir_mapping.bundles import Collected, collect, selections
-from fhir_mapping.codes import as_dict, as_str, concept_codes, reference_of
-from fhir_mapping.dates import effective_date, parse_date
+from fhir_mapping.builder import MappingResult, PatientBuilder
+from fhir_mapping.bundles import collect, selections
+from fhir_mapping.codes import as_str, reference_of
 from fhir_mapping.issues import MappingIssue
-from fhir_mapping.orders import OrderMapping
-from fhir_mapping.parse import OTHER_VERSION_TYPES, check_resource
-from rules.extent import ExtentFact
-from rules.hereditary import HereditaryCondition
-from rules.patient import (
-    Biomarker,
-    Code,
-    CoMedication,
-    Diagnosis,
-    DiseaseStatus,
-    Histology,
-    PartialDate,
-    Patient,
-    TherapeuticImplication,
-    TherapyExposure,
-)
+from fhir_mapping.parse import OTHER_VERSION_TYPES
 from rules.wording import count as count_words
+
+__all__ = ["MappingResult", "map_prefetch"]
 
 #: Resource types that are read (others are counted and reported once per type).
 _KNOWN_TYPES = frozenset(
@@ -59,310 +42,6 @@ _KNOWN_TYPES = frozenset(
 _QUIET_TYPES = frozenset({"DiagnosticReport", "Specimen", "Practitioner", "Organization"})
 
 
-@dataclass(frozen=True, slots=True)
-class MappingResult:
-    patient: Patient
-    issues: tuple[MappingIssue, ...]
-    #: Draft orders (order-select / order-sign) that could not be checked, with the reason.
-    unchecked: tuple[drafts.UncheckedOrder, ...] = ()
-
-
-class _Builder(OrderMapping):
-    def __init__(self, collected: Collected, patient_id: str | None) -> None:
-        self.collected = collected
-        self.patient_id = patient_id
-        self.issues: list[MappingIssue] = list(collected.issues)
-        self.diagnoses: list[Diagnosis] = []
-        self.biomarkers: list[Biomarker] = []
-        self.exposures: list[TherapyExposure] = []
-        self.statuses: list[DiseaseStatus] = []
-        self.comedications: list[CoMedication] = []
-        self.implications: list[TherapeuticImplication] = []
-        self.unchecked: list[drafts.UncheckedOrder] = []
-        self.identify_memo: dict[bytes, medications.Identified | None] = {}
-        self.dose_memo: medications.DoseMemo = {}
-        self.birth_date: PartialDate | None = None
-        self.extent_facts: list[ExtentFact] = []
-        self.resection_candidates: list[procedures.Candidate] = []
-        self.residuals: list[procedures.ResidualFinding] = []
-        self.risk_factors: list[gist_risk.Factor] = []
-        self.gist_site_texts: list[str] = []
-        self.hereditary: list[HereditaryCondition] = []
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _checked(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
-        cleaned, issues = check_resource(raw)
-        self.issues.extend(issues)
-        return cleaned
-
-    def _other_patient(self, raw: Mapping[str, Any]) -> bool:
-        """True (and reported) if the resource is about another patient than the context's."""
-        if self.patient_id is None:
-            return False
-        subject = as_str(as_dict(raw.get("subject") or raw.get("patient")).get("reference"))
-        if subject is None or "/" not in subject:
-            return False
-        parts = subject.rstrip("/").split("/")
-        if parts[-2] == "Patient" and parts[-1] != self.patient_id:
-            self.issues.append(
-                MappingIssue(
-                    "subject-mismatch",
-                    reference_of(raw),
-                    "resource is about a different patient than the hook context; skipped",
-                )
-            )
-            return True
-        return False
-
-    # -- per type --------------------------------------------------------------------------
-
-    def patient(self, raw: Mapping[str, Any]) -> None:
-        rid = as_str(raw.get("id"))
-        if self.patient_id is not None and rid is not None and rid != self.patient_id:
-            self.issues.append(
-                MappingIssue(
-                    "subject-mismatch",
-                    reference_of(raw),
-                    "Patient resource differs from the hook context patient; ignored",
-                )
-            )
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        if self.patient_id is None:
-            self.patient_id = rid
-        self.birth_date = parse_date(cleaned.get("birthDate"))
-
-    def _hereditary_condition(self, raw: Mapping[str, Any]) -> None:
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None or conditions.is_refuted(cleaned):
-            return
-        found = hereditary.syndrome_of(cleaned)
-        if found is not None:
-            self.hereditary.append(found)
-
-    def condition(self, raw: Mapping[str, Any]) -> None:
-        if hereditary.syndrome_of(raw) is not None:
-            self._hereditary_condition(raw)
-            return
-        candidate = conditions.is_candidate(raw)
-        secondary = not candidate and extent.may_be_secondary(raw)
-        if not (candidate or secondary) or self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        if conditions.is_refuted(cleaned):
-            return
-        if not candidate:
-            # A secondary cancer condition: an extent fact, never a diagnosis.
-            fact, fact_issues = extent.secondary_condition(cleaned)
-            self.issues.extend(fact_issues)
-            if fact is not None:
-                self.extent_facts.append(fact)
-            return
-        diagnosis, issues = conditions.map_condition(cleaned)
-        self.issues.extend(issues)
-        if diagnosis is None:
-            return
-        self.diagnoses.append(diagnosis)
-        if diagnosis.histology is Histology.GIST and not diagnosis.metastatic:
-            self.gist_site_texts.extend(conditions.site_texts(cleaned))
-        if diagnosis.metastatic:
-            # A secondary cancer condition coded with the sarcoma histology (behaviour /6 or
-            # the secondary profile): also an extent fact, with its site.
-            fact, _ = extent.secondary_condition(cleaned)
-            if fact is not None:
-                self.extent_facts.append(fact)
-        self.extent_facts.extend(extent.primary_condition_facts(cleaned, diagnosis.source_ref))
-        self._behaviour(diagnosis)
-        notes = text_findings.note_texts(cleaned)
-        if notes:
-            self._text_pass(notes, diagnosis.source_ref, diagnosis.code, diagnosis.recorded, ())
-
-    def observation(
-        self,
-        raw: Mapping[str, Any],
-        consequences: dict[str, set[str]],
-        *,
-        coded: bool,
-        kind: str | None,
-    ) -> None:
-        """Map one Observation; ``coded``/``kind`` come from the pre-filter pass.
-
-        ``coded`` is :func:`prefilter.has_relevant_code`; ``kind`` is
-        :func:`genomics.classify` (only computed when ``coded``). Observations that
-        :func:`prefilter.screen` calls unrelated never get here.
-        """
-        if kind == genomics.KIND_CONSEQUENCE:
-            # Read (subject check, validation, folding) once in map_prefetch's early pass;
-            # checking it again here would repeat its issues.
-            return
-        is_status = coded and kind is None and disease_status.is_disease_status(raw)
-        is_histology = coded and kind is None and conditions.is_histology_observation(raw)
-        staging = extent.staging_kind(raw) if coded and kind is None else None
-        if staging is None and coded and kind is None and procedures.is_residual_observation(raw):
-            staging = "residual"
-        texts: list[str] = []
-        if kind is None and not is_status and not is_histology and staging is None:
-            if not prefilter.may_carry_text(raw):
-                return  # unrelated lab without any text: never validated
-            texts = text_findings.observation_texts(raw)
-            if not texts or not text_findings.mentions_gene(texts):
-                return  # unrelated lab: never validated
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        ref = reference_of(cleaned)
-        if is_status:
-            status, issues = disease_status.map_disease_status(cleaned)
-            self.issues.extend(issues)
-            if status is not None:
-                self.statuses.append(status)
-            return
-        if staging == "residual":
-            residual, issues = procedures.map_residual_observation(cleaned)
-            self.issues.extend(issues)
-            if residual is not None:
-                self.residuals.append(residual)
-            return
-        if staging is not None:
-            fact, issues = extent.map_staging_observation(cleaned, staging)
-            self.issues.extend(issues)
-            if fact is not None:
-                self.extent_facts.append(fact)
-            return
-        if is_histology:
-            diagnosis, issues = conditions.map_histology_observation(cleaned)
-            self.issues.extend(issues)
-            if diagnosis is not None:
-                self.diagnoses.append(diagnosis)
-                self._behaviour(diagnosis)
-            return
-        code = next(concept_codes(cleaned.get("code")), Code("text", "text"))
-        if kind is None:
-            self._text_pass(texts, ref, code, effective_date(cleaned), ())
-            return
-        if kind == genomics.KIND_IMPLICATION:
-            found_implications, issues = implications.map_implication(cleaned)
-            self.implications.extend(found_implications)
-            self.issues.extend(issues)
-            return
-        if kind == genomics.KIND_VARIANT:
-            found, issues = genomics.map_variant(cleaned, consequences)
-        else:
-            found, issues = genomics.map_single_test(cleaned)
-        self.issues.extend(issues)
-        self.biomarkers.extend(found)
-        notes = text_findings.note_texts(cleaned)
-        if notes:
-            coded_genes = [g.symbol for b in found for g in b.genes]
-            self._text_pass(notes, ref, code, effective_date(cleaned), coded_genes)
-
-    def _behaviour(self, diagnosis: Diagnosis) -> None:
-        fact = extent.behaviour_fact(diagnosis)
-        if fact is not None:
-            self.extent_facts.append(fact)
-
-    def _text_pass(
-        self,
-        texts: list[str],
-        ref: str,
-        code: Code,
-        date: PartialDate | None,
-        skip: list[str] | tuple[str, ...],
-    ) -> None:
-        found = text_findings.findings(texts, ref, code, date, skip)
-        for biomarker in found:
-            self.issues.append(
-                MappingIssue(
-                    "text-derived-finding",
-                    ref,
-                    f"{biomarker.gene.symbol} {biomarker.kind.value} read from free text only "
-                    "(low confidence; not acted on)",
-                )
-            )
-        self.biomarkers.extend(found)
-
-    def gist_risk_factor(self, raw: Mapping[str, Any], what: str) -> None:
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        factor = gist_risk.map_factor(cleaned, what)
-        if factor is None:
-            self.issues.append(
-                MappingIssue(
-                    "unmapped-value",
-                    reference_of(cleaned),
-                    f"GIST risk factor ({what}) without a value or unit this service reads; "
-                    "skipped",
-                )
-            )
-            return
-        self.risk_factors.append(factor)
-
-    def procedure(self, raw: Mapping[str, Any]) -> None:
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        candidate, issues = procedures.map_procedure(cleaned)
-        self.issues.extend(issues)
-        if candidate is not None:
-            self.resection_candidates.append(candidate)
-
-    def finish(self) -> MappingResult:
-        named = {
-            d.histology for d in self.diagnoses if d.histology.specificity == 2 and d.is_active
-        }
-        if len(named) > 1:
-            self.issues.append(
-                MappingIssue(
-                    "conflicting-histology",
-                    "Patient",
-                    "active diagnoses name different histologies ("
-                    + ", ".join(sorted(h.value for h in named))
-                    + "); the most specific coded one is treated as primary",
-                )
-            )
-        resections, tie_issues = procedures.tie(
-            self.resection_candidates,
-            self.residuals,
-            {d.source_ref for d in self.diagnoses},
-        )
-        self.issues.extend(tie_issues)
-        patient = Patient(
-            patient_id=self.patient_id,
-            diagnoses=tuple(self.diagnoses),
-            biomarkers=tuple(self.biomarkers),
-            exposures=tuple(self.exposures),
-            disease_status=tuple(self.statuses),
-            comedications=tuple(self.comedications),
-            therapeutic_implications=tuple(self.implications),
-            birth_date=self.birth_date,
-            extent_facts=tuple(self.extent_facts),
-            resections=tuple(resections),
-            hereditary_conditions=tuple(self.hereditary),
-            gist_risk=tuple(
-                gist_risk.assessments(
-                    self.risk_factors, gist_risk.gist_site(self.diagnoses, self.gist_site_texts)
-                )
-            ),
-        )
-        return MappingResult(
-            patient=patient, issues=tuple(self.issues), unchecked=tuple(self.unchecked)
-        )
-
-
 def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> MappingResult:
     """Map raw prefetch values (resources, searchset Bundles, OperationOutcomes or None) and the
     hook context (patientId, draftOrders, selections) to the patient model.
@@ -374,7 +53,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
     if not isinstance(context, Mapping):
         context = {}
     collected = collect(prefetch, context)
-    builder = _Builder(collected, as_str(context.get("patientId")))
+    builder = PatientBuilder(collected, as_str(context.get("patientId")))
     draft_refs = {reference_of(d) for d in collected.drafts}
 
     # Pre-filter pass (once per resource, before anything expensive): unrelated Observations

@@ -1,6 +1,6 @@
 """The medication part of the mapping: medication resources and the hook's draft orders.
 
-Mixed into the mapping's builder (:mod:`fhir_mapping.mapping`), which provides the collected
+Mixed into the mapping's builder (:mod:`fhir_mapping.builder`), which provides the collected
 resources, the shared lists of facts and issues, and the per-resource checks. A draft order
 that cannot be checked becomes an :class:`~fhir_mapping.drafts.UncheckedOrder`, never silence.
 """
