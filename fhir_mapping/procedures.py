@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir_mapping import histology
@@ -195,13 +195,8 @@ def tie(
                     and finding.date.isoformat()[:10] == resection.date.isoformat()[:10]
                 )
                 if linked or same_day:
-                    resection = Resection(
-                        source_ref=resection.source_ref,
-                        text=resection.text,
-                        date=resection.date,
-                        residual=finding.residual,
-                        residual_ref=finding.source_ref,
-                        code=resection.code,
+                    resection = replace(
+                        resection, residual=finding.residual, residual_ref=finding.source_ref
                     )
                     break
         if resection.date is None:
