@@ -22,6 +22,7 @@ from fhir_mapping import (
     medications,
     prefilter,
     procedures,
+    regions,
     text_findings,
 )
 from fhir_mapping.bundles import Collected
@@ -77,6 +78,7 @@ class PatientBuilder(OrderMapping):
         self.risk_factors: list[gist_risk.Factor] = []
         self.gist_site_texts: list[str] = []
         self.hereditary: list[HereditaryCondition] = []
+        self.regions = regions.Regions()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -238,6 +240,12 @@ class PatientBuilder(OrderMapping):
         if kind is None:
             self._text_pass(texts, ref, code, effective_date(cleaned), ())
             return
+        if kind == genomics.KIND_REGION:
+            region_list, issues = regions.map_region_studied(cleaned)
+            self.issues.extend(issues)
+            if region_list is not None:
+                self.regions.lists.append(region_list)
+            return
         if kind == genomics.KIND_IMPLICATION:
             found_implications, issues = implications.map_implication(cleaned)
             self.implications.extend(found_implications)
@@ -298,6 +306,17 @@ class PatientBuilder(OrderMapping):
             return
         self.risk_factors.append(factor)
 
+    def report(self, raw: Mapping[str, Any]) -> None:
+        """A DiagnosticReport: only its region list and results are read (test coverage)."""
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        found = regions.map_report(cleaned)
+        if found is not None:
+            self.regions.reports.append(found)
+
     def procedure(self, raw: Mapping[str, Any]) -> None:
         if self._other_patient(raw):
             return
@@ -332,7 +351,7 @@ class PatientBuilder(OrderMapping):
         patient = Patient(
             patient_id=self.patient_id,
             diagnoses=tuple(self.diagnoses),
-            biomarkers=tuple(self.biomarkers),
+            biomarkers=tuple(regions.apply(self.biomarkers, self.regions)),
             exposures=tuple(self.exposures),
             disease_status=tuple(self.statuses),
             comedications=tuple(self.comedications),

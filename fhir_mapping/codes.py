@@ -44,6 +44,11 @@ LNC_VARIATION_CODE = "81252-9"
 LNC_ISCN = "81291-7"
 LNC_VAF = "81258-6"
 LNC_DNA_REGION = "47999-8"
+# RegionStudied (GRIG STU2 CGFindings.fsh @ 155bf19; mCODE STU4 GenomicRegionStudied)
+LNC_REGION_STUDIED = "53041-0"  # DNA region of interest panel
+LNC_REGION_DESCRIPTION = "81293-3"  # region-description (string)
+LNC_RANGES_EXAMINED = "51959-5"  # ranges-examined (Range)
+LNC_GENOMIC_REF_SEQ = "48013-7"  # genomic reference sequence ID
 LNC_MEDICATION_ASSESSED = "51963-7"
 LNC_DISEASE_STATUS = "97509-4"
 LNC_TREATMENT_RESPONSE = "88040-1"

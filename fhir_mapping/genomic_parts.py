@@ -21,11 +21,14 @@ from fhir_mapping.codes import (
     LNC_CHANGE_TYPE,
     LNC_DNA_REGION,
     LNC_GENE_STUDIED,
+    LNC_GENOMIC_REF_SEQ,
     LNC_GENOMIC_SOURCE,
     LNC_HGVS_C,
     LNC_HGVS_G,
     LNC_HGVS_P,
     LNC_ISCN,
+    LNC_RANGES_EXAMINED,
+    LNC_REGION_DESCRIPTION,
     LNC_VAF,
     LNC_VARIATION_CODE,
     LOINC,
@@ -131,6 +134,9 @@ class VariantParts:
     texts: list[str] = field(default_factory=list)
     exon_values: list[str] = field(default_factory=list)
     vaf: Decimal | None = None
+    #: ranges examined (51959-5) and the genomic reference sequence (48013-7) they are on
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+    accession: str | None = None
 
 
 def collect_parts(
@@ -191,8 +197,18 @@ def collect_parts(
                 parts.source = GenomicSource.GERMLINE
         elif system == LOINC and code in (LNC_VARIATION_CODE, LNC_ISCN):
             parts.texts.extend(_value_strings(comp))
-        elif system == LOINC and code == LNC_DNA_REGION:
+        elif system == LOINC and code in (LNC_DNA_REGION, LNC_REGION_DESCRIPTION):
             parts.exon_values.extend(_value_strings(comp))
+        elif system == LOINC and code == LNC_RANGES_EXAMINED:
+            span = as_dict(comp.get("valueRange"))
+            low = as_dict(span.get("low")).get("value")
+            high = as_dict(span.get("high")).get("value")
+            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low <= high:
+                parts.ranges.append((int(low), int(high)))
+        elif system == LOINC and code == LNC_GENOMIC_REF_SEQ:
+            for value_code in concept_codes(concept):
+                if value_code.code.upper().startswith("NC_"):
+                    parts.accession = value_code.code
         elif system == LOINC and code == LNC_VAF:
             raw_value = as_dict(comp.get("valueQuantity")).get("value")
             if isinstance(raw_value, (int, float, str, Decimal)) and not isinstance(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fhir_mapping.codes import (
+    LNC_REGION_STUDIED,
     LNC_VARIANT,
     LOINC,
     SO_FUSION_CODES,
@@ -27,6 +28,7 @@ from fhir_mapping.genomic_parts import collect_parts, exon_from_text, read_resul
 from fhir_mapping.implications import CONSEQUENCE_CODE, IMPLICATION_CODES
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.negatives import regions_by_gene
+from fhir_mapping.regions import exons_in_range
 from fhir_mapping.tables import GenomicTest, gene_table, genomic_tests
 from rules.patient import (
     Biomarker,
@@ -41,6 +43,7 @@ KIND_VARIANT = "variant"
 KIND_SINGLE_TEST = "single-test"
 KIND_IMPLICATION = "implication"
 KIND_CONSEQUENCE = "consequence"
+KIND_REGION = "region-studied"
 
 
 def classify(raw: Mapping[str, Any]) -> str | None:
@@ -50,6 +53,8 @@ def classify(raw: Mapping[str, Any]) -> str | None:
         if code.system == LOINC:
             if code.code == LNC_VARIANT:
                 return KIND_VARIANT
+            if code.code == LNC_REGION_STUDIED:
+                return KIND_REGION
             if code.code in tests:
                 return KIND_SINGLE_TEST
         elif code.system == TBD:
@@ -109,9 +114,15 @@ def map_variant(
     multi_gene = len(parts.genes) >= 2
 
     regions = regions_by_gene(parts.exon_values, parts.genes)
+    for gene in parts.genes:
+        for low, high in parts.ranges:
+            for number in exons_in_range(gene.symbol, parts.accession, low, high):
+                bucket = regions.setdefault(gene.symbol, [])
+                if number not in bucket:
+                    bucket.append(number)
     if (
         result is ResultValue.ABSENT
-        and (multi_gene or sum(map(len, regions.values())) > 1)
+        and (multi_gene or sum(map(len, regions.values())) > 1 or (parts.ranges and regions))
         and not (fusion_by_so or fusion_by_text or roles)
     ):
         # Pertinent negative: one absent finding per gene and per exon stated as tested.

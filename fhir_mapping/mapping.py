@@ -35,11 +35,12 @@ _KNOWN_TYPES = frozenset(
         "Observation",
         "Medication",
         "Procedure",
+        "DiagnosticReport",
         *medications.MEDICATION_TYPES,
     }
 )
 #: Types commonly present in prefetch that are not needed: ignored without an issue.
-_QUIET_TYPES = frozenset({"DiagnosticReport", "Specimen", "Practitioner", "Organization"})
+_QUIET_TYPES = frozenset({"Specimen", "Practitioner", "Organization"})
 
 
 def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> MappingResult:
@@ -112,6 +113,8 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             builder.condition(raw)
         elif rtype == "Procedure":
             builder.procedure(raw)
+        elif rtype == "DiagnosticReport":
+            builder.report(raw)
         elif rtype == "Observation":
             builder.observation(raw, normalised, coded=coded, kind=kind)
         elif rtype in medications.MEDICATION_TYPES:

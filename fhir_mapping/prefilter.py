@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 from fhir_mapping import conditions, disease_status, extent, implications, procedures
-from fhir_mapping.codes import LNC_VARIANT
+from fhir_mapping.codes import LNC_REGION_STUDIED, LNC_VARIANT
 from fhir_mapping.tables import genomic_tests
 
 #: Elements read by :func:`fhir_mapping.text_findings.observation_texts`.
@@ -37,6 +37,7 @@ def relevant_observation_codes() -> frozenset[str]:
     return frozenset(
         {
             LNC_VARIANT,
+            LNC_REGION_STUDIED,
             *genomic_tests().by_loinc,
             *implications.IMPLICATION_CODES,
             implications.CONSEQUENCE_CODE,

@@ -28,6 +28,7 @@ LOINC = "http://loinc.org"
 # assessment, and the single-gene tests for KIT, PDGFRA, NTRK, ALK and the sarcoma fusions.
 GENOMIC_LOINC = (
     "69548-6",  # Genetic variant assessment (GRIG / mCODE variant and fusion shape)
+    "53041-0",  # DNA region of interest panel (GRIG RegionStudied: the regions a panel covers)
     "55201-8",  # KIT gene targeted mutation analysis
     "77171-7",  # KIT exon 11
     "77172-5",  # KIT exon 9
@@ -97,6 +98,21 @@ PREFETCH = (
     # a server that cannot answer only costs the resection facts, never the call.
     PrefetchSpec(
         "procedures", "Procedure?patient={{context.patientId}}&_count=100", required=False
+    ),
+    # Optional, read only when the client prefetches them (never fetched back): genomics
+    # reports (the regions a negative panel covers, in result/conclusion) and specimens (tissue
+    # versus plasma/ctDNA, for secondary mutations).
+    PrefetchSpec(
+        "reports",
+        "DiagnosticReport?patient={{context.patientId}}&_count=50",
+        required=False,
+        fetch_if_missing=False,
+    ),
+    PrefetchSpec(
+        "specimens",
+        "Specimen?patient={{context.patientId}}&_count=50",
+        required=False,
+        fetch_if_missing=False,
     ),
 )
 

@@ -30,6 +30,8 @@ def test_item8_each_service_has_the_required_and_recommended_members(client):
             "observations",
             "medications",
             "procedures",
+            "reports",
+            "specimens",
         }
 
 
