@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from fhir_mapping import r4
+from fhir_mapping import prune, r4
 from fhir_mapping.codes import as_str, reference_of
 from fhir_mapping.issues import MappingIssue
 
@@ -348,6 +348,16 @@ def check_resource(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[
     version_issue = other_version(raw)
     if version_issue is not None:
         return None, [version_issue]
+    projection = prune.project(raw)
+    if projection.resource is not raw:
+        cleaned, issues = _check(projection.resource, ref)
+        if cleaned is not None:
+            issues.extend(prune.truncation_issues(ref, projection.truncated))
+        return cleaned, issues
+    return _check(raw, ref)
+
+
+def _check(raw: Mapping[str, Any], ref: str) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
     verdict = VERDICTS.verdict(raw)
     if verdict.modifier_extension or verdict.validation is None:
         return None, [
