@@ -9,8 +9,10 @@ identifiers, performers or notes ~1.5 s; after: 0.13, 0.05 and 0.07 s.
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -136,3 +138,28 @@ def test_a_bulky_contained_list_keeps_its_medications() -> None:
     projected = prune.project(med).resource
     assert [c["id"] for c in projected["contained"]] == ["m"]
     assert "identifier" not in projected and "note" not in projected
+
+
+def test_no_module_of_the_mapping_reads_a_member_the_projection_leaves_out() -> None:
+    package = Path(prune.__file__).parent
+    sources = {
+        path.name: path.read_text()
+        for path in package.glob("*.py")
+        if path.name not in {"prune.py", "parse.py"}
+    }
+    names = set(prune.UNREAD) - {"text"}
+    for extra in prune.UNREAD_BY_TYPE.values():
+        names |= extra
+    read = {
+        (name, module)
+        for name in names
+        for module, text in sources.items()
+        if re.search(rf"[\"']{name}[\"']", text)
+    }
+    # ``note`` is read by the free-text pass, for Conditions and Observations only; in exons.py
+    # "substitution" is an HGVS change, not MedicationRequest.substitution.
+    assert read == {
+        ("note", "prefilter.py"),
+        ("note", "text_findings.py"),
+        ("substitution", "exons.py"),
+    }
