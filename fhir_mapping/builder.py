@@ -23,6 +23,7 @@ from fhir_mapping import (
     prefilter,
     procedures,
     regions,
+    specimens,
     text_findings,
 )
 from fhir_mapping.bundles import Collected
@@ -42,6 +43,7 @@ from rules.patient import (
     Histology,
     PartialDate,
     Patient,
+    SpecimenKind,
     TherapeuticImplication,
     TherapyExposure,
 )
@@ -79,6 +81,8 @@ class PatientBuilder(OrderMapping):
         self.gist_site_texts: list[str] = []
         self.hereditary: list[HereditaryCondition] = []
         self.regions = regions.Regions()
+        self.specimen_kinds: dict[str, SpecimenKind] = {}
+        self.report_specimens: list[specimens.ReportSpecimen] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -316,6 +320,18 @@ class PatientBuilder(OrderMapping):
         found = regions.map_report(cleaned)
         if found is not None:
             self.regions.reports.append(found)
+        specimen = specimens.of_report(cleaned)
+        if specimen is not None:
+            self.report_specimens.append(specimen)
+
+    def specimen(self, raw: Mapping[str, Any]) -> None:
+        """A Specimen: only its type is read (tissue, plasma/ctDNA, blood)."""
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        self.specimen_kinds[reference_of(cleaned)] = specimens.kind_of_specimen(cleaned)
 
     def procedure(self, raw: Mapping[str, Any]) -> None:
         if self._other_patient(raw):
@@ -351,7 +367,13 @@ class PatientBuilder(OrderMapping):
         patient = Patient(
             patient_id=self.patient_id,
             diagnoses=tuple(self.diagnoses),
-            biomarkers=tuple(regions.apply(self.biomarkers, self.regions)),
+            biomarkers=tuple(
+                specimens.apply(
+                    regions.apply(self.biomarkers, self.regions),
+                    self.specimen_kinds,
+                    self.report_specimens,
+                )
+            ),
             exposures=tuple(self.exposures),
             disease_status=tuple(self.statuses),
             comedications=tuple(self.comedications),

@@ -29,6 +29,7 @@ from fhir_mapping.implications import CONSEQUENCE_CODE, IMPLICATION_CODES
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.negatives import regions_by_gene
 from fhir_mapping.regions import exons_in_range
+from fhir_mapping.specimens import of_observation
 from fhir_mapping.tables import GenomicTest, gene_table, genomic_tests
 from rules.patient import (
     Biomarker,
@@ -105,6 +106,7 @@ def map_variant(
         result = ResultValue.INDETERMINATE
     confidence = Confidence.TEXT_DERIVED if from_text else Confidence.CODED
     date = effective_date(resource)
+    specimen, specimen_ref = of_observation(resource)
 
     fusion_by_so = bool(parts.so_codes & SO_FUSION_CODES)
     fusion_by_text = _text_mentions(parts.texts, parts.genes, r"FUSION|::")
@@ -137,6 +139,8 @@ def map_variant(
                 genomic_source=parts.source,
                 date=date,
                 confidence=confidence,
+                specimen=specimen,
+                specimen_ref=specimen_ref,
             )
             for gene in parts.genes
             for exon in _regions_or_unknown(regions, gene)
@@ -186,6 +190,8 @@ def map_variant(
             date=date,
             confidence=confidence,
             allele_frequency=parts.vaf,
+            specimen=specimen,
+            specimen_ref=specimen_ref,
         )
     ], issues
 
@@ -209,6 +215,7 @@ def map_single_test(resource: Mapping[str, Any]) -> tuple[list[Biomarker], list[
         issues.append(MappingIssue("missing-value", ref, "test without a result; indeterminate"))
         result = ResultValue.INDETERMINATE
     parts = collect_parts(resource, ref, issues)
+    specimen, specimen_ref = of_observation(resource)
     if from_text:
         issues.append(
             MappingIssue(
@@ -233,6 +240,8 @@ def map_single_test(resource: Mapping[str, Any]) -> tuple[list[Biomarker], list[
             genomic_source=parts.source,
             date=effective_date(resource),
             confidence=Confidence.TEXT_DERIVED if from_text else Confidence.CODED,
+            specimen=specimen,
+            specimen_ref=specimen_ref,
         )
     ], issues
 

@@ -36,11 +36,12 @@ _KNOWN_TYPES = frozenset(
         "Medication",
         "Procedure",
         "DiagnosticReport",
+        "Specimen",
         *medications.MEDICATION_TYPES,
     }
 )
 #: Types commonly present in prefetch that are not needed: ignored without an issue.
-_QUIET_TYPES = frozenset({"Specimen", "Practitioner", "Organization"})
+_QUIET_TYPES = frozenset({"Practitioner", "Organization"})
 
 
 def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> MappingResult:
@@ -115,6 +116,8 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             builder.procedure(raw)
         elif rtype == "DiagnosticReport":
             builder.report(raw)
+        elif rtype == "Specimen":
+            builder.specimen(raw)
         elif rtype == "Observation":
             builder.observation(raw, normalised, coded=coded, kind=kind)
         elif rtype in medications.MEDICATION_TYPES:

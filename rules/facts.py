@@ -22,6 +22,7 @@ from rules.vocabulary import (
     HistologySubtype,
     ImplicationValue,
     ResultValue,
+    SpecimenKind,
     StopReason,
     TherapyStatus,
     TreatmentIntent,
@@ -90,6 +91,9 @@ class Biomarker:
     confidence: Confidence = Confidence.CODED
     allele_frequency: Decimal | None = None
     evidence_text: str | None = None
+    specimen: SpecimenKind = SpecimenKind.UNKNOWN
+    #: Reference to the Specimen, resolved against the prefetch after mapping.
+    specimen_ref: str | None = None
 
     @property
     def genes(self) -> tuple[Gene, ...]:

@@ -18,6 +18,7 @@ from rules.patient import (
     LineOfTherapy,
     PartialDate,
     ResultValue,
+    SpecimenKind,
     StopReason,
 )
 from rules.predicates import (
@@ -77,11 +78,28 @@ def progression_on_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | N
     return min(events, key=lambda e: e[0]) if events else None
 
 
+def first_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | None:
+    """Earliest start of a GIST kinase inhibitor (any setting, drafts excluded): (date, drug)."""
+    starts = [
+        (e.start, e.agent.ingredient or "a kinase inhibitor")
+        for e in ctx.patient.exposures
+        if not e.is_draft and e.start is not None and exposure_matches(ctx, KINASE_INHIBITORS, e)
+    ]
+    return min(starts, key=lambda s: s[0]) if starts else None
+
+
+def _specimen_words(marker: Biomarker) -> str:
+    if marker.specimen is SpecimenKind.UNKNOWN:
+        return ""
+    return f" in {marker.specimen.wording}"
+
+
 def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
     """Why a finding is a secondary (acquired) mutation, or ``None`` for a primary one.
 
     Secondary: a variant of a secondary-role class, first reported (specimen or result date)
-    after documented progression on a kinase inhibitor, and not reported before it.
+    after documented progression on a kinase inhibitor, or first reported in plasma (ctDNA)
+    after a kinase inhibitor was started, and not reported before that point.
     """
     if marker.date is None:
         return None
@@ -91,10 +109,17 @@ def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
     if not any(table.get(c).role == "secondary" for c in classes_of(marker)):
         return None
     progression = progression_on_kinase_inhibitor(ctx)
-    if progression is None:
-        return None
-    when, drug = progression
-    if marker.date < when:
+    started = first_kinase_inhibitor(ctx)
+    if progression is not None and not marker.date < progression[0]:
+        when, drug = progression
+        why = f"first seen{_specimen_words(marker)} after progression on {drug} ({when})"
+    elif (
+        marker.specimen is SpecimenKind.PLASMA and started is not None and started[0] < marker.date
+    ):
+        # ctDNA is drawn on treatment to look for resistance; no tissue test is needed first.
+        when, drug = started
+        why = f"first seen in plasma (ctDNA) after {drug} start ({when})"
+    else:
         return None
     mine = set(classes_of(marker))
     earlier = [
@@ -108,7 +133,7 @@ def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
     ]
     if earlier:
         return None
-    return f"first reported after progression on {drug} ({when})"
+    return why
 
 
 class VariantClassParams(Params):
@@ -150,13 +175,53 @@ def _class_findings(ctx: Context, class_ids: list[str]) -> Findings:
                 continue
             notes = [item.label]
             if why:
-                notes.append(f"secondary: {why}")
+                # The timing and its hedge first: cards show only the start of a finding.
+                hedge = (
+                    []
+                    if _primary_on_record(ctx)
+                    else ["no primary genotype on record: by timing alone"]
+                )
+                notes = [f"secondary: {why}", *hedge, item.label]
+            else:
+                late = _first_genotyped_on_treatment(ctx, marker)
+                if late:
+                    notes.append(late)
             if marker.genomic_source is GenomicSource.GERMLINE:
                 notes.append("germline: familial GIST, offer genetic counselling")
             text = f"{biomarker_text(marker)} [{'; '.join(notes)}]"
             if all(f.source_ref != marker.source_ref or f.text != text for f in findings):
                 findings.append(Finding(text, marker.source_ref))
     return tuple(findings)
+
+
+def _primary_on_record(ctx: Context) -> bool:
+    table = variant_classes()
+    return any(
+        table.get(c).role == "primary" and is_secondary(ctx, m) is None
+        for gene in GIST_DRIVER_GENES
+        for m in gist_driver_findings(ctx, gene)
+        for c in classes_of(m)
+    )
+
+
+def _first_genotyped_on_treatment(ctx: Context, marker: Biomarker) -> str | None:
+    """A hedge for a primary-class variant whose first genotype postdates kinase-inhibitor
+    exposure: it is still read as the primary genotype (never swapped), and the card says so."""
+    started = first_kinase_inhibitor(ctx)
+    if started is None or marker.date is None or not started[0] < marker.date:
+        return None
+    before = [
+        m
+        for gene in GIST_DRIVER_GENES
+        for m in ctx.patient.biomarkers_for_gene(gene)
+        if m.date is not None and m.date < started[0]
+    ]
+    if before:
+        return None
+    return (
+        f"first genotyped{_specimen_words(marker)} after {started[1]} start ({started[0]}), "
+        "none before: kept as the primary genotype"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -106,6 +106,24 @@ class GenomicSource(StrEnum):
     UNKNOWN = "unknown"
 
 
+class SpecimenKind(StrEnum):
+    """What a molecular result was measured on (fhir_mapping/data/specimens.yaml)."""
+
+    TISSUE = "tissue"
+    PLASMA = "plasma"  # plasma / cell-free DNA: ctDNA, liquid biopsy
+    BLOOD = "blood"  # whole blood, usually the germline sample
+    UNKNOWN = "unknown"
+
+    @property
+    def wording(self) -> str:
+        return {
+            SpecimenKind.TISSUE: "tissue",
+            SpecimenKind.PLASMA: "plasma (ctDNA)",
+            SpecimenKind.BLOOD: "blood",
+            SpecimenKind.UNKNOWN: "an unstated specimen",
+        }[self]
+
+
 class Confidence(StrEnum):
     CODED = "coded"
     TEXT_DERIVED = "text-derived"

@@ -56,6 +56,7 @@ from rules.patient import (
     PartialDate,
     Patient,
     ResultValue,
+    SpecimenKind,
     StopReason,
     TherapyExposure,
     TherapyStatus,
@@ -182,6 +183,7 @@ def build_patient(spec: dict[str, Any]) -> Patient:
             genomic_source=GenomicSource(b.get("source", "somatic")),
             date=_date(b.get("date")),
             confidence=Confidence(b.get("confidence", "coded")),
+            specimen=SpecimenKind(b.get("specimen", "unknown")),
         )
         for i, b in enumerate(spec.get("biomarkers", []), start=1)
     )
