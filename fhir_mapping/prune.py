@@ -10,8 +10,9 @@ projection:
 
 * top-level members no mapping reads (:data:`UNREAD`, :data:`UNREAD_BY_TYPE`) are left out,
   unvalidated and without an issue: their loss cannot change a fact the rules use;
-* ``meta`` keeps only ``profile`` and ``lastUpdated``, ``contained`` only Medication resources
-  (what :mod:`fhir_mapping.medications` resolves);
+* ``meta`` keeps only ``profile`` and ``lastUpdated``, ``contained`` only Medication and
+  Specimen resources (what :mod:`fhir_mapping.medications` and :mod:`fhir_mapping.specimens`
+  resolve);
 * every list inside the members kept is cut to its first :data:`LIST_CAP` items. That can hide
   something the mapping would have read (a note past the cap, a coding at position 5,000), so
   each cut is reported as a ``list-truncated`` mapping issue naming the element.
@@ -48,14 +49,12 @@ UNREAD = frozenset(
         "language",
         "implicitRules",
         "identifier",
-        "method",
         "dataAbsentReason",
         "severity",
         "category",
         "performer",
         "basedOn",
         "encounter",
-        "specimen",
         "device",
         "referenceRange",
         "recorder",
@@ -160,7 +159,8 @@ def project(raw: Mapping[str, Any]) -> Projection:
             kept = [
                 item
                 for item in member
-                if isinstance(item, Mapping) and item.get("resourceType") == "Medication"
+                if isinstance(item, Mapping)
+                and item.get("resourceType") in ("Medication", "Specimen")
             ]
         out[key] = _capped(kept, str(key), cuts)
     return Projection(out, tuple(cuts))

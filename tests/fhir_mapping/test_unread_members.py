@@ -156,10 +156,12 @@ def test_no_module_of_the_mapping_reads_a_member_the_projection_leaves_out() -> 
         for module, text in sources.items()
         if re.search(rf"[\"']{name}[\"']", text)
     }
-    # ``note`` is read by the free-text pass, for Conditions and Observations only; in exons.py
+    # ``note`` is read by the free-text pass and for an Observation's specimen, for Conditions
+    # and Observations only; in exons.py
     # "substitution" is an HGVS change, not MedicationRequest.substitution.
     assert read == {
         ("note", "prefilter.py"),
         ("note", "text_findings.py"),
+        ("note", "specimens.py"),
         ("substitution", "exons.py"),
     }
