@@ -9,9 +9,15 @@ holds them all (``/healthz`` included).
 of a request are collected as they arrive, and only when the header block and a
 ``Content-Length`` body are complete is the connection given to a thread, with those bytes
 already buffered in its parser. A slow client costs a connection slot and a buffer; it is
-dropped when its request has not arrived within :data:`request_read_timeout_s`. Requests that
-cannot be delimited here (chunked bodies, headers over the limit, a body over the size limit)
-are handed over as soon as their headers are in, and the parser or the application answers.
+dropped when its request has not arrived within :data:`request_read_timeout_s`. A chunked body
+is decoded here as it arrives (:mod:`cds_hooks.chunked`) and handed over as a Content-Length
+request, so the read timeout and the body size limit apply to it too: past the limit the rest
+is read and discarded, and the application answers 413 (the request is rewritten with a
+Content-Length over the limit and no body). Framing that is not HTTP/1.1 (a malformed chunk,
+both Content-Length and Transfer-Encoding, a transfer coding other than chunked) is answered
+here with a typed 400 and the connection is closed. Requests whose headers are over the limit,
+or whose Content-Length body is over the size limit, are handed over as soon as their headers
+are in, and the parser or the application answers.
 
 On SIGTERM the worker first accepts every connection already waiting in the listen queue, so
 the graceful shutdown serves them instead of resetting them.
@@ -28,8 +34,12 @@ import time
 from functools import partial
 from typing import Any
 
+import orjson
 from gunicorn import http
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from cds_hooks.chunked import ChunkedBody, ChunkError
+from cds_hooks.errors import InvalidRequest
 
 #: Longest time a request may take to arrive, headers and body (nginx's client timeouts are
 #: 60 s each by default; an EHR on a hospital network sends a hook call in milliseconds). Set
@@ -47,7 +57,15 @@ max_body_bytes = 5_000_000
 class _Reading:
     """The bytes of one request collected so far, and when it must have arrived."""
 
-    __slots__ = ("body_length", "buffer", "continue_sent", "continued", "deadline", "header_end")
+    __slots__ = (
+        "body_length",
+        "buffer",
+        "chunked",
+        "continue_sent",
+        "continued",
+        "deadline",
+        "header_end",
+    )
 
     def __init__(self, deadline: float) -> None:
         self.buffer = bytearray()
@@ -56,6 +74,22 @@ class _Reading:
         self.body_length: int | None = None
         self.continued = False
         self.continue_sent = False
+        self.chunked: ChunkedBody | None = None
+
+
+class BadFraming(ValueError):
+    """The request cannot be delimited as HTTP/1.1 allows (answered 400 by the worker)."""
+
+
+def _transfer_codings(head: bytes) -> list[bytes] | None:
+    """The transfer codings of the (lower-cased) head, ``None`` without Transfer-Encoding."""
+    found: list[bytes] | None = None
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip() == b"transfer-encoding":
+            found = found or []
+            found.extend(c.strip() for c in value.split(b",") if c.strip())
+    return found
 
 
 def request_status(reading: _Reading, max_body: int) -> tuple[bool, bool]:
@@ -67,22 +101,36 @@ def request_status(reading: _Reading, max_body: int) -> tuple[bool, bool]:
             return len(buffer) > MAX_HEADER_BYTES, False
         reading.header_end = end + 4
         head = bytes(buffer[:end]).lower()
-        if b"\ntransfer-encoding:" in head:
-            return True, False  # chunked: delimited by the parser, read by the thread
+        codings = _transfer_codings(head)
         length = 0
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             if name.strip() == b"content-length":
+                if codings is not None:
+                    raise BadFraming("Send either Content-Length or Transfer-Encoding, not both.")
                 try:
                     length = int(value.strip())
                 except ValueError:
                     return True, False  # the parser answers 400
-        if length > max_body:
+        if codings is not None:
+            if codings != [b"chunked"]:
+                raise BadFraming("The only transfer coding accepted is chunked.")
+            reading.chunked = ChunkedBody(max_body)
+        elif length > max_body:
             return True, False  # the application answers 413 without reading it
         reading.body_length = length
         reading.continued = b"\nexpect: 100-continue" not in head
     assert reading.body_length is not None
-    ready = len(buffer) >= reading.header_end + reading.body_length
+    if reading.chunked is not None:
+        body = buffer[reading.header_end :]
+        del buffer[reading.header_end :]
+        try:
+            reading.chunked.feed(body)
+        except ChunkError:
+            raise BadFraming("The chunked request body is malformed.") from None
+        ready = reading.chunked.done
+    else:
+        ready = len(buffer) >= reading.header_end + reading.body_length
     send_continue = not ready and not reading.continued
     if send_continue:
         reading.continued = reading.continue_sent = True
@@ -92,13 +140,26 @@ def request_status(reading: _Reading, max_body: int) -> tuple[bool, bool]:
 _EXPECT = re.compile(rb"\r\nexpect[ \t]*:[^\r\n]*", re.IGNORECASE)
 
 
+_TRANSFER_ENCODING = re.compile(rb"\r\ntransfer-encoding[ \t]*:[^\r\n]*", re.IGNORECASE)
+
+
 def buffered_request(reading: _Reading) -> bytes:
     """The bytes to give the parser: without the ``Expect`` header once ``100 Continue`` has
-    been sent here (the parser would send a second one)."""
-    if not reading.continue_sent:
+    been sent here (the parser would send a second one); a chunked request as the same request
+    with a Content-Length body (over the limit: a Content-Length over the limit, no body, and
+    ``Connection: close``)."""
+    chunked = reading.chunked
+    if not reading.continue_sent and chunked is None:
         return bytes(reading.buffer)
     head = bytes(reading.buffer[: reading.header_end])
-    return _EXPECT.sub(b"", head, count=1) + bytes(reading.buffer[reading.header_end :])
+    if reading.continue_sent:
+        head = _EXPECT.sub(b"", head, count=1)
+    if chunked is None:
+        return head + bytes(reading.buffer[reading.header_end :])
+    head = _TRANSFER_ENCODING.sub(b"", head)[:-2]  # ends with the last field's CRLF
+    if chunked.too_large:
+        return head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % (chunked.max_body + 1)
+    return head + b"Content-Length: %d\r\n\r\n" % len(chunked.body) + chunked.body + chunked.rest
 
 
 class BufferingWorker(ThreadWorker):  # type: ignore[misc]
@@ -145,7 +206,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self._drop(conn)
             return
         reading.buffer += data
-        ready, send_continue = request_status(reading, max_body_bytes)
+        try:
+            ready, send_continue = request_status(reading, max_body_bytes)
+        except BadFraming as exc:
+            self._reject(conn, InvalidRequest(str(exc)))
+            return
         if send_continue:
             try:
                 client.send(CONTINUE)
@@ -165,6 +230,23 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.parser.unreader.unread(buffered_request(reading))
         conn.data_ready = True
         self.enqueue_req(conn)
+
+    def _reject(self, conn: TConn, error: InvalidRequest) -> None:
+        """Answer a request that cannot be delimited with a typed 400, then close."""
+        body = orjson.dumps(error.to_operation_outcome())
+        answer = (
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+            % len(body)
+        ) + body
+        with contextlib.suppress(OSError):
+            conn.sock.send(answer)
+            conn.sock.shutdown(socket.SHUT_WR)
+            for _ in range(16):  # what the client already sent: closing on it would reset
+                if not conn.sock.recv(READ_CHUNK):
+                    break
+        self.log.warning("rejected a request: %s (%s)", error.code, error.message)
+        self._drop(conn)
 
     def _drop(self, conn: TConn) -> None:
         with contextlib.suppress(KeyError, ValueError, OSError):

@@ -8,11 +8,12 @@ chosen before prometheus_client is first imported (:func:`prepare_metrics_dir`).
 The server model (measured in ``tests/deploy/test_server_model.py``):
 
 * ``cds_hooks.http_worker.BufferingWorker``: gunicorn's threaded worker, except that the
-  main loop of each worker reads every request (headers and a Content-Length body) without
-  blocking, and only a complete request is handed to a thread. A client that sends slowly
-  holds a connection slot, never a thread, and is dropped when ``CDS_REQUEST_READ_TIMEOUT_S``
-  passes. The threads (``CDS_THREADS`` per worker) wait on FHIR servers without holding the
-  interpreter, so a slow FHIR server delays only the calls that need it.
+  main loop of each worker reads every request (headers and a Content-Length or chunked
+  body) without blocking, and only a complete request is handed to a thread. A client that
+  sends slowly holds a connection slot, never a thread, and is dropped when
+  ``CDS_REQUEST_READ_TIMEOUT_S`` passes. The threads (``CDS_THREADS`` per worker) wait on
+  FHIR servers without holding the interpreter, so a slow FHIR server delays only the calls
+  that need it.
 * ``timeout`` 10 s: a worker whose main loop stops answering the arbiter is replaced; workers
   are recycled after ``max_requests`` (with jitter) so no process lives forever.
 * Graceful drain on SIGTERM: stop accepting, accept what is already queued, finish in-flight

@@ -1,0 +1,158 @@
+"""Chunked request bodies (Transfer-Encoding: chunked) through the production entry point
+(``sarcoma-cds serve``): the body size limit and the read timeout apply to them as to
+Content-Length bodies, malformed framing is a typed 400, never a 500.
+
+Before: a 6 MB chunked body was answered 400 ``invalid-json`` (read cut at the limit), a
+malformed chunk size 500 ``internal-error``, Content-Length with Transfer-Encoding an HTML 400
+from gunicorn; a chunked client that stalled was never dropped, and eight slow chunked clients
+held every thread (``/healthz`` timed out after 5 s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.deploy.serve_process import Service, serve
+from tests.deploy.test_server_model import HOOK, hook_body, timed_get
+
+HEAD = (
+    f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n"
+).encode()
+
+
+def chunked(payload: bytes, size: int = 65536) -> bytes:
+    parts = [payload[i : i + size] for i in range(0, len(payload), size)]
+    return b"".join(b"%x\r\n" % len(p) + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
+
+
+def exchange(service: Service, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``data`` on a new connection; the status, headers and body of the answer."""
+    port = int(service.base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(data)
+        answer = b""
+        while True:
+            if b"\r\n\r\n" in answer:
+                head, _, body = answer.partition(b"\r\n\r\n")
+                lines = head.decode().split("\r\n")
+                fields = (line.partition(":") for line in lines[1:])
+                headers = {k.strip().lower(): v.strip() for k, _, v in fields}
+                if len(body) >= int(headers.get("content-length", "0")):
+                    return int(lines[0].split()[1]), headers, body
+            chunk = sock.recv(65536)
+            assert chunk, answer[:200]
+            answer += chunk
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> Iterator[Service]:
+    with serve(
+        tmp_path_factory.mktemp("chunked"),
+        CDS_WORKERS="1",
+        CDS_THREADS="4",
+        CDS_REQUEST_READ_TIMEOUT_S="2",
+        CDS_MAX_BODY_BYTES="1000000",
+    ) as running:
+        yield running
+
+
+def error_code(body: bytes) -> str:
+    return str(json.loads(body)["issue"][0]["details"]["coding"][0]["code"])
+
+
+def test_a_chunked_hook_call_is_answered_like_any_other(service):
+    status, _, body = exchange(service, HEAD + chunked(json.dumps(hook_body()).encode(), 1000))
+    assert status == 200
+    assert json.loads(body)["cards"]
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(service):
+    big = b'{"hook": "order-sign", "pad": "' + b"a" * 1_500_000 + b'"}'
+    status, headers, body = exchange(service, HEAD + chunked(big))
+    assert (status, error_code(body)) == (413, "payload-too-large")
+    assert headers["connection"] == "close"
+
+
+@pytest.mark.parametrize(
+    ("framing", "data"),
+    [
+        ("malformed chunk size", HEAD + b"zz\r\nabc\r\n0\r\n\r\n"),
+        ("no CRLF after a chunk", HEAD + b"2\r\n{}XX0\r\n\r\n"),
+        (
+            "Content-Length and Transfer-Encoding",
+            HEAD.replace(b"\r\n\r\n", b"\r\nContent-Length: 7\r\n\r\n") + chunked(b"{}"),
+        ),
+        (
+            "gzip transfer coding (the body is not gzip: it was read as plain JSON, 200)",
+            HEAD.replace(b"chunked", b"gzip, chunked") + chunked(json.dumps(hook_body()).encode()),
+        ),
+    ],
+)
+def test_framing_that_is_not_http_1_1_is_a_typed_400(service, framing, data):
+    status, headers, body = exchange(service, data)
+    assert (status, headers["content-type"]) == (400, "application/json"), framing
+    assert error_code(body) == "invalid-request"
+
+
+def test_a_chunked_client_that_stalls_is_dropped_after_the_read_timeout(service):
+    port = int(service.base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(HEAD + b'5\r\n{"a":')
+        sock.settimeout(8)
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed by the server, without an answer
+        assert 1.5 < time.monotonic() - started < 5.5
+
+
+def test_slow_chunked_clients_hold_no_thread(service):
+    port = int(service.base.rsplit(":", 1)[1])
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.wait(0.3):
+            for sock in sockets:
+                with contextlib.suppress(OSError):
+                    sock.send(b"1\r\n \r\n")
+
+    for sock in sockets:
+        sock.sendall(HEAD)
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        for _ in range(3):
+            status, elapsed = timed_get(f"{service.base}/healthz")
+            assert (status, elapsed < 2.0) == (200, True), elapsed
+        started = time.monotonic()
+        assert requests.post(service.base + HOOK, json=hook_body(), timeout=10).status_code == 200
+        assert time.monotonic() - started < 5.0
+    finally:
+        stop.set()
+        thread.join(5)
+        for sock in sockets:
+            sock.close()
+
+
+def test_expect_100_continue_with_a_chunked_body(service):
+    port = int(service.base.rsplit(":", 1)[1])
+    head = HEAD.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(chunked(json.dumps(hook_body()).encode()))
+        answer = b""
+        while b'"cards"' not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, answer[:200]
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 OK")
