@@ -336,14 +336,15 @@ _NOT_MALIGNANT = {
 
 
 def behaviour_fact(diagnosis: Diagnosis) -> ExtentFact | None:
-    """A localized fact for a /0 or /1 code of a histology whose malignant code is /3 (GIST
-    8936/0 and 8936/1): such a record is not metastatic disease. Entities coded /1 by
-    definition (inflammatory myofibroblastic tumour 8825/1) get no such fact."""
+    """A localized fact for a /0 or /1 code that the histology table marks as localized (GIST
+    8936/0 and 8936/1): such a record is not metastatic disease. Entities coded /0 or /1 by
+    definition (IMT 8825/1, DFSP NOS 8832/1, SFT NOS 8815/1, desmoid 8821/1, TGCT 9252/0 and
+    9252/1) get no such fact: their digit says nothing about the extent of disease."""
     if diagnosis.behaviour not in _NOT_MALIGNANT or diagnosis.code.system != ICDO3:
         return None
     parsed = parse_icdo3_morphology(diagnosis.code.code)
     row = histology_table().icdo3.get(parsed[0]) if parsed else None
-    if row is None or "3" not in row.behaviours:
+    if row is None or diagnosis.behaviour not in row.localized:
         return None
     return ExtentFact(
         Extent.LOCALIZED,

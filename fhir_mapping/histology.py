@@ -124,6 +124,25 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], Histology, HistologySubtype | None]
         ),
         (r"clear[- ]cell sarcoma", Histology.CLEAR_CELL_SARCOMA, None),
         (r"epithelioid sarcoma", Histology.EPITHELIOID_SARCOMA, None),
+        (
+            r"undifferentiated pleomorphic sarcoma|(?-i:\bUPS\b)|malignant fibrous histiocytoma",
+            Histology.UNDIFFERENTIATED_PLEOMORPHIC_SARCOMA,
+            None,
+        ),
+        (r"myxofibrosarcoma", Histology.MYXOFIBROSARCOMA, None),
+        (
+            rf"malignant peripheral nerve sheath {_TU}|(?-i:\bMPNST\b)",
+            Histology.MALIGNANT_PERIPHERAL_NERVE_SHEATH_TUMOR,
+            None,
+        ),
+        (r"\bdesmoid|aggressive fibromatosis", Histology.DESMOID_TUMOR, None),
+        (
+            # not "malignant tenosynovial giant cell tumour", a sarcoma the model does not name
+            rf"(?<!malignant )tenosynovial giant cell {_TU}|(?-i:\b(TGCT|PVNS)\b)|"
+            rf"pigmented villonodular synovitis|giant cell {_TU} of (the )?tendon sheath",
+            Histology.TENOSYNOVIAL_GIANT_CELL_TUMOR,
+            None,
+        ),
         (r"\bsarcoma\b", Histology.SARCOMA_NOS, None),
     )
 )
@@ -137,7 +156,8 @@ _HEDGES = re.compile(
 
 SARCOMA_HINT = re.compile(
     r"sarcoma|\bGIST\b|stromal|PEComa|DFSP|myofibroblastic|solitary fibrous|"
-    r"small round cell",
+    r"small round cell|desmoid|fibromatosis|tenosynovial|villonodular|TGCT|PVNS|MPNST|"
+    r"nerve sheath|fibrous histiocytoma|tendon sheath|(?-i:\bUPS\b)",
     re.IGNORECASE,
 )
 

@@ -214,6 +214,8 @@ class HistologyRow:
     subtype: HistologySubtype | None
     behaviours: frozenset[str] = frozenset()
     bare: bool = True
+    #: Behaviour digits that mean a localized, non-metastatic tumour (GIST /0 and /1 only).
+    localized: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +243,7 @@ def _row(data: Mapping[str, Any]) -> HistologyRow:
         subtype=HistologySubtype(subtype) if subtype else None,
         behaviours=frozenset(str(b) for b in data.get("behaviours") or ()),
         bare=bool(data.get("bare", True)),
+        localized=frozenset(str(b) for b in data.get("localized") or ()),
     )
 
 

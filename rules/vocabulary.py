@@ -42,6 +42,13 @@ class Histology(StrEnum):
     DESMOPLASTIC_SMALL_ROUND_CELL_TUMOR = "desmoplastic-small-round-cell-tumor"
     CLEAR_CELL_SARCOMA = "clear-cell-sarcoma"
     EPITHELIOID_SARCOMA = "epithelioid-sarcoma"
+    UNDIFFERENTIATED_PLEOMORPHIC_SARCOMA = "undifferentiated-pleomorphic-sarcoma"
+    MYXOFIBROSARCOMA = "myxofibrosarcoma"
+    MALIGNANT_PERIPHERAL_NERVE_SHEATH_TUMOR = "malignant-peripheral-nerve-sheath-tumor"
+    # Locally aggressive (desmoid) or benign (TGCT) soft-tissue tumours: named histologies of
+    # the model, not sarcomas; rules for sarcomas list the histologies they mean.
+    DESMOID_TUMOR = "desmoid-tumor"
+    TENOSYNOVIAL_GIANT_CELL_TUMOR = "tenosynovial-giant-cell-tumor"
     SARCOMA_NOS = "sarcoma-nos"
     OTHER = "other"
 

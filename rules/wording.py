@@ -13,6 +13,11 @@ HISTOLOGY_NAMES: Mapping[str, str] = {
     Histology.GIST.value: "Gastrointestinal stromal tumour (GIST)",
     Histology.SYNOVIAL_SARCOMA.value: "Synovial sarcoma",
     Histology.EPITHELIOID_SARCOMA.value: "Epithelioid sarcoma",
+    Histology.UNDIFFERENTIATED_PLEOMORPHIC_SARCOMA.value: "Undifferentiated pleomorphic sarcoma",
+    Histology.MYXOFIBROSARCOMA.value: "Myxofibrosarcoma",
+    Histology.MALIGNANT_PERIPHERAL_NERVE_SHEATH_TUMOR.value: (
+        "Malignant peripheral nerve sheath tumour (MPNST)"
+    ),
     Histology.SARCOMA_NOS.value: "Sarcoma without a histologic subtype",
     Histology.OTHER.value: "Tumour other than a recognised sarcoma",
 }

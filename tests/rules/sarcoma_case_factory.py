@@ -126,6 +126,8 @@ DRUGS.update(
         "everolimus": ("141704", None, True),
     }
 )
+#: Desmoid and TGCT agents, matched by name only in drugs.yaml (no verified code).
+DRUGS.update({name: (None, None, True) for name in ("nirogacestat", "pexidartinib", "vimseltinib")})
 HGNC = {"KIT": "HGNC:6342", "PDGFRA": "HGNC:8803", "ALK": "HGNC:427", "NTRK1": "HGNC:8031",
         "NTRK2": "HGNC:8032", "NTRK3": "HGNC:8033", "ETV6": "HGNC:3495"}  # fmt: skip
 
