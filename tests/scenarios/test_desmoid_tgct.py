@@ -118,3 +118,16 @@ def test_vimseltinib_order_has_no_pexidartinib_warning(cds):
         [text_drug("vimseltinib 30 mg capsule")], conditions=[TGCT], statuses=[PROGRESSING]
     )
     no_card_with(cds(body), "REMS")
+
+
+def test_pexidartinib_ordered_with_ketoconazole_is_flagged(cds):
+    ketoconazole = b.medication("ketoconazole", authored="2025-05-20")
+    body = b.order_sign(
+        [text_drug("pexidartinib 125 mg capsule")],
+        conditions=[TGCT],
+        statuses=[PROGRESSING],
+        medications=[ketoconazole],
+    )
+    card = rule_card(cds(body), "cyp3a4-pexidartinib")
+    assert "reduce the dose" in card["summary"]
+    assert f"MedicationRequest/{ketoconazole['id']}" in card["detail"]
