@@ -18,6 +18,7 @@ from fhir_mapping import (
     genomics,
     gist_risk,
     hereditary,
+    ihc,
     implications,
     medications,
     prefilter,
@@ -204,6 +205,9 @@ class PatientBuilder(OrderMapping):
             staging = "residual"
         texts: list[str] = []
         if kind is None and not is_status and not is_histology and staging is None:
+            if ihc.marker_of(raw) is not None:
+                self._immunostain(raw)
+                return
             if not prefilter.may_carry_text(raw):
                 return  # unrelated lab without any text: never validated
             texts = text_findings.observation_texts(raw)
@@ -265,6 +269,17 @@ class PatientBuilder(OrderMapping):
         if notes:
             coded_genes = [g.symbol for b in found for g in b.genes]
             self._text_pass(notes, ref, code, effective_date(cleaned), coded_genes)
+
+    def _immunostain(self, raw: Mapping[str, Any]) -> None:
+        """An immunostain read by text (SDHB; no verified code): see fhir_mapping/ihc.py."""
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        found, issues = ihc.map_ihc(cleaned)
+        self.biomarkers.extend(found)
+        self.issues.extend(issues)
 
     def _behaviour(self, diagnosis: Diagnosis) -> None:
         fact = extent.behaviour_fact(diagnosis)

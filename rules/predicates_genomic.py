@@ -316,12 +316,16 @@ class SubtypeGenesParams(Params):
     genes: list[str] = Field(min_length=1)
     #: Hereditary syndromes whose clinical diagnosis counts as well (e.g. NF1 without a variant).
     syndromes: list[HereditarySyndrome] = Field(default_factory=list)
+    #: Genes whose loss of expression by immunohistochemistry counts as well (SDHB).
+    ihc_loss: list[str] = Field(default_factory=list)
 
 
 @predicate("gist_subtype_variant", SubtypeGenesParams)
 def gist_subtype_variant(ctx: Context, a: SubtypeGenesParams) -> Findings:
     """In GIST, a coded present variant (somatic or germline) of one of the genes (SDHx, NF1),
-    or a recorded diagnosis of one of the named hereditary syndromes."""
+    a loss of expression by immunohistochemistry of one of the ``ihc_loss`` genes (read from
+    text: no code for the stain is verified), or a recorded diagnosis of one of the named
+    hereditary syndromes."""
     if not ctx.patient.has_histology(Histology.GIST):
         return ()
     hits = sorted(
@@ -347,4 +351,14 @@ def gist_subtype_variant(ctx: Context, a: SubtypeGenesParams) -> Findings:
         for c in sorted(ctx.patient.hereditary_conditions, key=lambda c: c.source_ref)
         if c.syndrome in wanted
     )
-    return variants + diagnosed
+    stains = tuple(
+        Finding(m.evidence_text or f"{m.gene.symbol} immunohistochemistry: loss", m.source_ref)
+        for gene in a.ihc_loss
+        # Read from text on purpose: no code for the stain is verified (fhir_mapping/data/ihc.yaml).
+        for m in sorted(
+            ctx.patient.biomarkers_for_gene(gene, include_text_derived=True),
+            key=lambda m: m.source_ref,
+        )
+        if m.kind is BiomarkerKind.PROTEIN_EXPRESSION and m.result is ResultValue.ABSENT
+    )
+    return variants + stains + diagnosed

@@ -400,3 +400,32 @@ def test_braf_v600e_without_prior_treatment_is_silent(cds):
     negative = b.negative("KIT", "PDGFRA", regions=FULL_PANEL)
     cards = cds(b.patient_view(conditions=GIST, genomics=[negative, _braf_v600e()]))
     no_card_with(cards, "dabrafenib")
+
+
+# --- SDHB loss by immunohistochemistry (read from text) -----------------------------------------
+
+
+def _sdhb_stain(value: str) -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": "sdhb-ihc",
+        "status": "final",
+        "subject": b.subject(),
+        "effectiveDateTime": "2025-03-01",
+        "code": {"text": "SDHB immunohistochemistry"},
+        "valueString": value,
+    }
+
+
+def test_sdhb_loss_by_immunohistochemistry_gives_the_sdh_deficient_card(cds):
+    negative = b.negative("KIT", "PDGFRA", regions=FULL_PANEL)
+    stain = _sdhb_stain("Loss of SDHB staining in tumour cells; endothelial control retained")
+    cards = cds(b.patient_view(conditions=GIST, genomics=[negative, stain]))
+    card = card_with(cards, "SDH-deficient", indicator="warning")
+    assert "SDHB immunohistochemistry: loss of expression (read from text)" in card["detail"]
+
+
+def test_sdhb_retained_by_immunohistochemistry_is_silent(cds):
+    negative = b.negative("KIT", "PDGFRA", regions=FULL_PANEL)
+    cards = cds(b.patient_view(conditions=GIST, genomics=[negative, _sdhb_stain("Retained")]))
+    no_card_with(cards, "SDH-deficient")
