@@ -20,6 +20,7 @@ from fhir_mapping import (
     hereditary,
     ihc,
     implications,
+    intolerance,
     medications,
     prefilter,
     procedures,
@@ -41,6 +42,7 @@ from rules.patient import (
     CoMedication,
     Diagnosis,
     DiseaseStatus,
+    DrugIntolerance,
     Histology,
     PartialDate,
     Patient,
@@ -84,6 +86,7 @@ class PatientBuilder(OrderMapping):
         self.regions = regions.Regions()
         self.specimen_kinds: dict[str, SpecimenKind] = {}
         self.report_specimens: list[specimens.ReportSpecimen] = []
+        self.intolerances: list[DrugIntolerance] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -359,6 +362,17 @@ class PatientBuilder(OrderMapping):
         if candidate is not None:
             self.resection_candidates.append(candidate)
 
+    def allergy_intolerance(self, raw: Mapping[str, Any]) -> None:
+        if self._other_patient(raw):
+            return
+        cleaned = self._checked(raw)
+        if cleaned is None:
+            return
+        found, issues = intolerance.map_allergy_intolerance(cleaned)
+        self.issues.extend(issues)
+        if found is not None:
+            self.intolerances.append(found)
+
     def finish(self) -> MappingResult:
         named = {
             d.histology for d in self.diagnoses if d.histology.specificity == 2 and d.is_active
@@ -397,6 +411,7 @@ class PatientBuilder(OrderMapping):
             extent_facts=tuple(self.extent_facts),
             resections=tuple(resections),
             hereditary_conditions=tuple(self.hereditary),
+            recorded_intolerances=tuple(self.intolerances),
             gist_risk=tuple(
                 gist_risk.assessments(
                     self.risk_factors, gist_risk.gist_site(self.diagnoses, self.gist_site_texts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from fhir_mapping.codes import (
     as_list,
     as_str,
     concept_codes,
+    concept_text,
     reference_of,
 )
 from fhir_mapping.dates import effective_date
@@ -46,6 +48,29 @@ _VALUES = {
     SCT_PARTIAL_REMISSION_QUALIFIER: DiseaseStatusValue.IMPROVED,
     SCT_DISTANT_METASTASIS: DiseaseStatusValue.DISTANT_METASTASIS,
 }
+#: Words that call a progression limited (local treatment of the growing lesion, systemic
+#: therapy continued); words of widespread disease overrule them. No SNOMED CT concept for
+#: "oligoprogression" was verified, so this is read from text only.
+_LIMITED = re.compile(
+    r"\b(focal|limited|oligo-?\s?progress\w*|oligometastatic|isolated|solitary|single"
+    r"\s+(?:lesion|nodule|site|metastasis)|nodule[- ]within[- ](?:a[- ])?(?:mass|nodule))\b",
+    re.IGNORECASE,
+)
+_WIDESPREAD = re.compile(
+    r"\b(widespread|diffuse|multiple|multifocal|generali[sz]ed|extensive|new lesions)\b",
+    re.IGNORECASE,
+)
+
+
+def _limited(resource: Mapping[str, Any]) -> bool:
+    """The Observation's value text, code displays or notes call the progression limited."""
+    value = resource.get("valueCodeableConcept")
+    texts = [concept_text(value), *(c.display for c in concept_codes(value))]
+    texts += [as_str(as_dict(n).get("text")) for n in as_list(resource.get("note"))]
+    joined = " ".join(t for t in texts if t)
+    return bool(_LIMITED.search(joined)) and not _WIDESPREAD.search(joined)
+
+
 _CODES = frozenset({LNC_DISEASE_STATUS, LNC_TREATMENT_RESPONSE})
 #: LOINC Observation codes read as disease status.
 STATUS_CODES = _CODES
@@ -77,6 +102,8 @@ def map_disease_status(
                     source_ref=ref,
                     date=effective_date(resource),
                     focus_refs=focus,
+                    limited=_VALUES[code.code] is DiseaseStatusValue.PROGRESSION
+                    and _limited(resource),
                 ),
                 [],
             )

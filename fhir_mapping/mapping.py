@@ -37,6 +37,7 @@ _KNOWN_TYPES = frozenset(
         "Procedure",
         "DiagnosticReport",
         "Specimen",
+        "AllergyIntolerance",
         *medications.MEDICATION_TYPES,
     }
 )
@@ -118,6 +119,8 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             builder.report(raw)
         elif rtype == "Specimen":
             builder.specimen(raw)
+        elif rtype == "AllergyIntolerance":
+            builder.allergy_intolerance(raw)
         elif rtype == "Observation":
             builder.observation(raw, normalised, coded=coded, kind=kind)
         elif rtype in medications.MEDICATION_TYPES:

@@ -38,6 +38,7 @@ from fhir_mapping.doses import DoseReading, check_plausible, read_dose
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.products import Product, drug_of, product_table
 from fhir_mapping.tables import Drug, drug_table
+from fhir_mapping.tolerance_text import note_text, says_not_tolerated
 from rules.patient import (
     Code,
     CoMedication,
@@ -182,6 +183,12 @@ def _stop_reason(
                 return StopReason.COMPLETED, code
             if code.code in SCT_OTHER_STOPS:
                 return StopReason.OTHER, code
+    # No coded reason: the words of the reason ("not tolerated", "grade 3 diarrhoea") still
+    # say the drug was stopped for toxicity (read liberally; progression is never read from text).
+    for concept in reasons:
+        texts = [concept_text(concept), *(c.display for c in concept_codes(concept))]
+        if any(says_not_tolerated(t) for t in texts):
+            return StopReason.TOXICITY, None
     if status is TherapyStatus.COMPLETED:
         return StopReason.COMPLETED, None
     return StopReason.UNKNOWN, None
@@ -353,6 +360,7 @@ def map_medication(
             is_draft=is_draft,
             is_selected=is_selected,
             order_id=order_id,
+            intolerance_note=None if is_draft else note_text(resource),
         ),
         issues,
     )

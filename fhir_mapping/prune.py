@@ -83,10 +83,9 @@ UNREAD = frozenset(
     }
 )
 #: Members read for some resource types only: ``note`` feeds the free-text pass of Conditions
-#: and Observations, nothing else.
+#: and Observations and the intolerance reading of medication orders (fhir_mapping.intolerance),
+#: nothing else.
 UNREAD_BY_TYPE: dict[str, frozenset[str]] = {
-    "MedicationRequest": frozenset({"note"}),
-    "MedicationStatement": frozenset({"note"}),
     "Procedure": frozenset({"note"}),
     "Patient": frozenset({"note"}),
 }

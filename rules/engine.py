@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 from rules.extent import Extent
 from rules.knowledge import ActionSpec, Rule
@@ -31,6 +32,8 @@ OVERRIDE_SYSTEM = "urn:sarcoma-cds:override-reason"
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _CREATING = frozenset({"create-medication-request", "replace-draft"})
+#: Actions that put a drug at a dose into an order (checked against recorded intolerance).
+_DOSING = _CREATING | {"update-draft-dose"}
 #: Wording of advanced-disease advice when the extent of disease is not recorded.
 ADVANCED_ONLY = "For advanced or unresectable disease"
 UNKNOWN_EXTENT_NOTE = (
@@ -228,6 +231,47 @@ def _without_unsafe_actions(recs: list[Recommendation]) -> list[Recommendation]:
     return out
 
 
+def _action_mg_per_day(action: SuggestedAction) -> Decimal | None:
+    if action.dose is None or action.dose.unit != "mg":
+        return None
+    return Decimal(str(action.dose.value)) * action.dose.times_per_day
+
+
+def _without_untolerated_actions(
+    recs: list[Recommendation], patient: Patient, kb: KnowledgeBase
+) -> list[Recommendation]:
+    """Drop any order suggestion at a dose the record shows was not tolerated (an intolerance
+    at that dose or below, or of unstated dose); the card says why instead."""
+    intolerances = patient.intolerances()
+    if not intolerances:
+        return recs
+    out: list[Recommendation] = []
+    for rec in recs:
+        kept: list[SuggestedAction] = []
+        reasons: list[Finding] = []
+        for action in rec.actions:
+            blocking = [
+                i
+                for i in intolerances
+                if action.type in _DOSING
+                and action.drug is not None
+                and kb.valuesets.matches(action.drug.id, (), i.ingredient)
+                and i.covers(_action_mg_per_day(action))
+            ]
+            if not blocking:
+                kept.append(action)
+                continue
+            reasons.extend(
+                Finding(f"Not offered as an order: {i.text}", i.source_ref) for i in blocking
+            )
+        if not reasons:
+            out.append(rec)
+            continue
+        findings = _dedupe([*rec.findings, *reasons])
+        out.append(replace(rec, actions=tuple(kept), findings=findings))
+    return out
+
+
 def evaluate(patient: Patient, kb: KnowledgeBase, as_of: date, hook: str) -> list[Recommendation]:
     """Run every active rule that applies to ``hook``; pure and deterministic.
 
@@ -261,6 +305,7 @@ def evaluate(patient: Patient, kb: KnowledgeBase, as_of: date, hook: str) -> lis
         if rec is not None:
             recs.append(rec)
     recs = _without_unsafe_actions(recs)
+    recs = _without_untolerated_actions(recs, patient, kb)
     # Most severe first; among recommendations the earliest step of the therapy sequence first
     # (e.g. imatinib escalation, line 1, before sunitinib, line 2), then by evidence strength.
     return sorted(

@@ -141,6 +141,9 @@ class TherapyExposure:
     is_draft: bool = False
     is_selected: bool = False
     order_id: str | None = None
+    # The order's note says the drug was not tolerated (its words, shortened): see
+    # rules.tolerability.
+    intolerance_note: str | None = None
 
     @property
     def drug_class(self) -> str | None:
@@ -160,6 +163,9 @@ class DiseaseStatus:
     source_ref: str
     date: PartialDate | None = None
     focus_refs: tuple[str, ...] = ()
+    # The record calls the progression limited (focal, oligo-, isolated lesion): see
+    # fhir_mapping.disease_status. Treatment through it with local therapy is standard in GIST.
+    limited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

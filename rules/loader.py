@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 import rules.predicates_genomic  # noqa: F401  (registers the genotype predicates)
 from rules import (
+    predicates_practice,  # noqa: F401  (registers the tolerability and practice predicates)
     predicates_setting,  # noqa: F401  (registers the disease-setting predicates)
     predicates_therapy,  # noqa: F401  (registers the therapy predicates)
 )

@@ -30,6 +30,7 @@ from rules.facts import (
 )
 from rules.hereditary import HereditaryCondition
 from rules.lines import LineOfTherapy, derive_lines_of_therapy
+from rules.tolerability import DrugIntolerance, IntoleranceKind, derive_intolerances
 from rules.values import Agent, Code, Dose, Gene, PartialDate
 from rules.vocabulary import (
     BiomarkerKind,
@@ -62,11 +63,13 @@ __all__ = [
     "DiseaseStatus",
     "DiseaseStatusValue",
     "Dose",
+    "DrugIntolerance",
     "Gene",
     "GenomicSource",
     "Histology",
     "HistologySubtype",
     "ImplicationValue",
+    "IntoleranceKind",
     "LineOfTherapy",
     "PartialDate",
     "Patient",
@@ -98,6 +101,8 @@ class Patient:
     gist_risk: tuple[GistRiskAssessment, ...] = ()
     # Hereditary syndromes diagnosed clinically (e.g. neurofibromatosis type 1).
     hereditary_conditions: tuple[HereditaryCondition, ...] = ()
+    # Intolerances the record states (AllergyIntolerance, order notes); see intolerances().
+    recorded_intolerances: tuple[DrugIntolerance, ...] = ()
 
     # -- diagnoses ---------------------------------------------------------------------------
 
@@ -194,6 +199,11 @@ class Patient:
 
     def exposures_to(self, ingredient: str) -> tuple[TherapyExposure, ...]:
         return tuple(e for e in self.exposures if e.agent.ingredient == ingredient)
+
+    def intolerances(self) -> tuple[DrugIntolerance, ...]:
+        """Recorded intolerances plus those the therapy history shows (stopped for toxicity,
+        documented dose reductions): :mod:`rules.tolerability`."""
+        return self.recorded_intolerances + derive_intolerances(self.exposures)
 
     # -- disease status and co-medications ---------------------------------------------------
 

@@ -105,4 +105,7 @@ def prefetch_for(bundle: dict[str, Any]) -> dict[str, Any]:
             [r for r in items if r.get("resourceType") == "MedicationRequest"]
         ),
         "procedures": _searchset([r for r in items if r.get("resourceType") == "Procedure"]),
+        "allergies": _searchset(
+            [r for r in items if r.get("resourceType") == "AllergyIntolerance"]
+        ),
     }

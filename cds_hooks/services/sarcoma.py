@@ -114,13 +114,21 @@ PREFETCH = (
         required=False,
         fetch_if_missing=False,
     ),
+    # Optional: recorded drug intolerances and allergies, so that no card pushes a drug back
+    # to a dose the record shows was not tolerated.
+    PrefetchSpec(
+        "allergies",
+        "AllergyIntolerance?patient={{context.patientId}}&_count=100",
+        required=False,
+    ),
 )
 
 USAGE = (
     "Needs the patient's Conditions (ICD-O-3, SNOMED CT or ICD-10-CM coded histology), "
     "genomic Observations (KIT, PDGFRA, NTRK, ALK; Genomics Reporting IG, mCODE or single-gene "
     "LOINC tests), CancerDiseaseStatus and TNM staging Observations and MedicationRequests "
-    "with status, statusReason and treatment intent; optionally surgical Procedures. Missing "
+    "with status, statusReason and treatment intent; optionally surgical Procedures and "
+    "AllergyIntolerances. Missing "
     "prefetch keys are fetched from fhirServer; without either the service answers 412. "
     "Advice is decision support for sarcoma specialists, not orders."
 )

@@ -32,6 +32,7 @@ def test_item8_each_service_has_the_required_and_recommended_members(client):
             "procedures",
             "reports",
             "specimens",
+            "allergies",
         }
 
 

@@ -68,11 +68,13 @@ def _without(body: dict[str, Any], members: set[str], key: str) -> dict[str, Any
 
 def test_unread_members_change_no_fact_and_raise_no_issue() -> None:
     noisy = noisy_orders_body()
-    lean = _without(noisy, {"note", "identifier", "supportingInformation"}, "medications")
+    lean = _without(noisy, {"identifier", "supportingInformation"}, "medications")
     noisy_result = map_prefetch(noisy["prefetch"], noisy["context"])
     lean_result = map_prefetch(lean["prefetch"], lean["context"])
     assert noisy_result.patient == lean_result.patient
-    assert noisy_result.issues == lean_result.issues == ()
+    # An order's notes are read (an intolerance said in words): their cut is the only issue.
+    assert noisy_result.issues == lean_result.issues
+    assert {i.kind for i in noisy_result.issues} == {"list-truncated"}
     assert len([e for e in noisy_result.patient.exposures if e.agent.ingredient == "imatinib"]) == 8
 
 
@@ -137,7 +139,7 @@ def test_a_bulky_contained_list_keeps_its_medications() -> None:
     ]
     projected = prune.project(med).resource
     assert [c["id"] for c in projected["contained"]] == ["m"]
-    assert "identifier" not in projected and "note" not in projected
+    assert "identifier" not in projected and len(projected["note"]) == prune.LIST_CAP
 
 
 def test_no_module_of_the_mapping_reads_a_member_the_projection_leaves_out() -> None:
@@ -159,7 +161,11 @@ def test_no_module_of_the_mapping_reads_a_member_the_projection_leaves_out() -> 
     # ``note`` is read by the free-text pass and for an Observation's specimen, for Conditions
     # and Observations only; in exons.py
     # "substitution" is an HGVS change, not MedicationRequest.substitution.
+    # Also read: an order's note (tolerance_text.py: an intolerance in words) and a disease
+    # status' note (disease_status.py: limited progression).
     assert read == {
+        ("note", "disease_status.py"),
+        ("note", "tolerance_text.py"),
         ("note", "prefilter.py"),
         ("note", "text_findings.py"),
         ("note", "specimens.py"),

@@ -13,7 +13,11 @@ cases that must stay silent. The patient facts are deliberately terse, e.g.::
     resections: [{date: 2025-04, residual: R0}]
     gist_risk: [{risk: high}]  or  [{size_cm: 6, mitoses: 8, site: gastric}]
 
-``therapy`` entries take ``intent`` (adjuvant, neoadjuvant, palliative, curative).
+``therapy`` entries take ``intent`` (adjuvant, neoadjuvant, palliative, curative) and ``note``
+(an order note saying the drug was not tolerated). ``status`` entries take ``limited: true``
+(limited, focal progression). Recorded intolerances (AllergyIntolerance)::
+
+    intolerances: [{drug: imatinib, kind: intolerance-record, mg: 800}]
 """
 
 from __future__ import annotations
@@ -49,10 +53,12 @@ from rules.patient import (
     DiseaseStatus,
     DiseaseStatusValue,
     Dose,
+    DrugIntolerance,
     Gene,
     GenomicSource,
     Histology,
     HistologySubtype,
+    IntoleranceKind,
     PartialDate,
     Patient,
     ResultValue,
@@ -202,6 +208,7 @@ def build_patient(spec: dict[str, Any]) -> Patient:
                 stop_reason=StopReason(t["stop"]) if "stop" in t else None,
                 dose=_dose(t),
                 intent=TreatmentIntent(t["intent"]) if "intent" in t else None,
+                intolerance_note=t.get("note"),
             )
         )
     for i, t in enumerate(spec.get("drafts", []), start=1):
@@ -223,6 +230,7 @@ def build_patient(spec: dict[str, Any]) -> Patient:
             code=Code("http://loinc.org", "97509-4"),
             source_ref=s.get("ref", f"Observation/ds-{i}"),
             date=_date(s["date"]),
+            limited=bool(s.get("limited", False)),
         )
         for i, s in enumerate(spec.get("status", []), start=1)
     )
@@ -281,8 +289,19 @@ def build_patient(spec: dict[str, Any]) -> Patient:
         )
         for i, h in enumerate(spec.get("hereditary_conditions", []), start=1)
     )
+    intolerances = tuple(
+        DrugIntolerance(
+            ingredient=x["drug"],
+            kind=IntoleranceKind(x.get("kind", "intolerance-record")),
+            source_ref=x.get("ref", f"AllergyIntolerance/ai-{i}"),
+            mg_per_day=Decimal(str(x["mg"])) if "mg" in x else None,
+            detail=x.get("detail"),
+        )
+        for i, x in enumerate(spec.get("intolerances", []), start=1)
+    )
     return Patient(
         patient_id=spec.get("id", "p1"),
+        recorded_intolerances=intolerances,
         hereditary_conditions=hereditary,
         extent_facts=extent,
         resections=resections,

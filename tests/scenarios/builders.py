@@ -421,6 +421,7 @@ def request(
     medications: list[dict[str, Any]] | None = None,
     statuses: list[dict[str, Any]] | None = None,
     procedures: list[dict[str, Any]] | None = None,
+    allergies: list[dict[str, Any]] | None = None,
     drafts: list[dict[str, Any]] | None = None,
     selections: list[str] | None = None,
     hook_instance: str = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -450,6 +451,7 @@ def request(
             "observations": searchset(list(genomics or []) + list(statuses or [])),
             "medications": searchset(list(medications or [])),
             "procedures": searchset(list(procedures or [])),
+            "allergies": searchset(list(allergies or [])),
         },
     }
 
