@@ -11,10 +11,10 @@ from datetime import date
 from decimal import Decimal
 
 from rules.extent import Extent
-from rules.knowledge import ActionSpec, Rule
+from rules.knowledge import ActionSpec, DrugOption, Rule
 from rules.loader import BoundCriterion, CompiledRule, KnowledgeBase
-from rules.patient import Patient
-from rules.predicates import PREDICATES, Context, Findings
+from rules.patient import Patient, TherapyStatus
+from rules.predicates import PREDICATES, Context, Findings, exposure_matches, exposure_text
 from rules.results import (
     CodeRef,
     DoseSpec,
@@ -119,6 +119,25 @@ def _actions(
     return [base]
 
 
+def _unreceived_options(
+    options: list[DrugOption], ctx: Context
+) -> tuple[list[DrugOption], list[tuple[DrugOption, tuple[str, str]]]]:
+    """Split a rule's options into those not yet received and those received (with the
+    finding text and reference of the first exposure that shows it)."""
+    history = [
+        e for e in ctx.patient.historical_exposures() if e.status is not TherapyStatus.CANCELLED
+    ]
+    kept: list[DrugOption] = []
+    dropped: list[tuple[DrugOption, tuple[str, str]]] = []
+    for option in options:
+        hit = next((e for e in history if exposure_matches(ctx, option.drug, e)), None)
+        if hit is None:
+            kept.append(option)
+        else:
+            dropped.append((option, (exposure_text(hit), hit.source_ref)))
+    return kept, dropped
+
+
 def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recommendation | None:
     """Evaluate one rule; ``None`` when a ``when`` criterion fails or an ``unless`` holds."""
     rule = compiled.rule
@@ -144,12 +163,26 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
             findings.append(Finding(UNKNOWN_EXTENT_FINDING, None))
         else:
             findings.extend(Finding(text, ref) for text, ref in setting.findings())
+    options = rule.then.options
+    received: set[str] = set()
+    if rule.then.drop_received_options:
+        options, dropped = _unreceived_options(options, ctx)
+        if dropped:
+            if not options and rule.then.kind == "recommendation":
+                return None  # every option was already given
+            received = {o.drug for o, _ in dropped}
+            findings.extend(
+                Finding(f"Already received, left out of the options: {text}", ref)
+                for _, (text, ref) in dropped
+            )
     order_ids = tuple(dict.fromkeys(f.order_id for f in findings if f.order_id is not None))
     if ctx.hook in ORDER_HOOKS and not order_ids:
         return None
     vs = kb.valuesets
     actions: list[SuggestedAction] = []
     for spec in rule.then.actions:
+        if spec.drug is not None and spec.drug in received and spec.type in _CREATING:
+            continue
         actions.extend(_actions(spec, kb, order_ids))
     if not setting_confirmed:
         # Extent of disease unknown: the order stays available but is not the recommended one.
@@ -191,7 +224,7 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
             TherapyOption(
                 drug=vs.drug_ref(o.drug), dose=o.dose, preference=o.preference, note=o.note
             )
-            for o in rule.then.options
+            for o in options
         ),
         actions=tuple(actions),
         monitoring=tuple(rule.then.monitoring),

@@ -259,6 +259,13 @@ class Then(Strict):
     actions: list[ActionSpec] = Field(default_factory=list)
     monitoring: list[Text] = Field(default_factory=list)
     contraindicated_drugs: list[Key] = Field(default_factory=list)
+    drop_received_options: bool = Field(
+        default=False,
+        description=(
+            "leave out the options (and their orders) for drugs the patient already received; "
+            "the card says which, and a recommendation with no option left is not shown"
+        ),
+    )
 
 
 class Evidence(Strict):

@@ -93,3 +93,39 @@ def test_an_intolerance_at_a_higher_dose_keeps_the_lower_dose_order() -> None:
         "create-medication-request"
     ]
     assert not any(f.text.startswith("Not offered") for f in rec.findings)
+
+
+def _options(rule_id: str, spec: dict[str, object]) -> tuple[list[str], list[str]]:
+    recs = evaluate(build_patient(spec), KB, AS_OF, "patient-view")
+    (rec,) = [r for r in recs if r.rule_id == rule_id]
+    return [o.drug.id for o in rec.options], [f.text for f in rec.findings]
+
+
+def test_an_option_already_received_is_dropped_not_the_whole_card() -> None:
+    options, findings = _options(
+        "lms-second-line",
+        {
+            "diagnoses": [{"histology": "leiomyosarcoma"}],
+            "therapy": [
+                {"drug": "doxorubicin", "start": "2024-01-01", "end": "2024-06-01",
+                 "stop": "progression"},
+                {"drug": "gemcitabine", "start": "2024-07-01", "end": "2025-01-01",
+                 "stop": "progression"},
+            ],
+        },
+    )  # fmt: skip
+    assert options == ["drug-trabectedin", "drug-pazopanib"]
+    assert any(f.startswith("Already received, left out of the options: gemcitabine")
+               for f in findings)  # fmt: skip
+
+
+def test_sft_after_pazopanib_offers_sunitinib_only() -> None:
+    options, _ = _options(
+        "sft-pazopanib-sunitinib",
+        {
+            "diagnoses": [{"histology": "solitary-fibrous-tumor"}],
+            "therapy": [{"drug": "pazopanib", "start": "2024-02-01", "end": "2025-01-01",
+                         "stop": "progression", "mg": 800}],
+        },
+    )  # fmt: skip
+    assert options == ["drug-sunitinib"]

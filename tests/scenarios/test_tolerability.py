@@ -102,3 +102,17 @@ def test_kinase_inhibitor_renewed_through_focal_progression_is_not_a_pitfall(cds
     # the same record without the word "focal" is still flagged
     focal["valueCodeableConcept"].pop("text")
     assert "pitfall-draft-after-progression" in _rules(cds(body))
+
+
+def test_lms_options_drop_only_the_agent_already_used(cds):
+    lms = [b.condition("leiomyosarcoma"), b.metastasis("liver")]
+    meds = [
+        b.progressed("doxorubicin", authored="2023-01-15"),
+        b.progressed("gemcitabine", authored="2023-08-15"),
+    ]
+    cards = cds(b.patient_view(conditions=lms, genomics=[b.negative("NTRK1", "NTRK2", "NTRK3")],
+                               medications=meds))  # fmt: skip
+    card = rule_card(cards, "lms-second-line")
+    options = next(line for line in card["detail"].splitlines() if "**Options:**" in line).lower()
+    assert "trabectedin" in options and "pazopanib" in options
+    assert "gemcitabine" not in options
