@@ -70,6 +70,22 @@ def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
     return tuple(out)
 
 
+#: Said on every card whose rule cites nothing but a secondary guideline summary.
+SUMMARY_ONLY_NOTE = "Rests on a secondary guideline summary alone, pending human review."
+
+
+def _evidence_note(rule: Rule, kb: KnowledgeBase) -> str | None:
+    """The rule's evidence note; led by :data:`SUMMARY_ONLY_NOTE` when every citation is a
+    guideline summary (the seed summary), so the card says what the advice rests on."""
+    if rule.citations and all(kb.sources[k].kind == "guideline-summary" for k in rule.citations):
+        return (
+            f"{SUMMARY_ONLY_NOTE} {rule.evidence.note}"
+            if rule.evidence.note
+            else (SUMMARY_ONLY_NOTE)
+        )
+    return rule.evidence.note
+
+
 def _not_approved_here(rule: Rule, kb: KnowledgeBase) -> bool:
     return any(
         note.jurisdiction == kb.meta.jurisdiction and note.status == "not-approved"
@@ -218,7 +234,7 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
         findings=_dedupe(findings),
         evidence_level=rule.evidence.level,
         evidence_label=kb.meta.level_label(rule.evidence.level),
-        evidence_note=rule.evidence.note,
+        evidence_note=_evidence_note(rule, kb),
         citations=tuple(kb.sources[key] for key in rule.citations),
         options=tuple(
             TherapyOption(

@@ -66,7 +66,7 @@ def test_patient_view_card_recommends_avapritinib_with_a_real_fhir_order() -> No
     assert "avapritinib" in summary["summary"] and len(summary["summary"]) < 140
     detail = summary["detail"]
     assert "`Condition/c1`" in detail and "`Observation/o1`" in detail
-    assert "**Evidence:** Regulatory label" in detail
+    assert "**Evidence:** Regulatory label, read in a secondary copy" in detail
     assert "`gist-pdgfra-d842v-avapritinib@" in detail
     assert KB.version in detail
     assert summary["source"]["url"] == "https://rxreasoner.com/monographs/ayvakit/usage"
