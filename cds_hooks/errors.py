@@ -109,6 +109,17 @@ class DatabaseUnavailable(CdsError):
     retry_after_s: ClassVar[int] = 5
 
 
+class RequestTooCostly(CdsError):
+    """One call needed more CPU than ``CDS_REQUEST_CPU_BUDGET_S`` allows; it was stopped so that
+    it could not hold a thread (the same request would be stopped again: no Retry-After)."""
+
+    status, code, issue_type = 503, "request-too-costly", "too-costly"
+    default_message = (
+        "The request needed more processing than this service allows for one call; it was "
+        "stopped. Send less data (fewer or smaller resources)."
+    )
+
+
 def operation_outcome(
     code: str, message: str, issue_type: str = "exception", expression: str | None = None
 ) -> dict[str, Any]:

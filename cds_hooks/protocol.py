@@ -19,7 +19,13 @@ from typing import Any
 import requests
 from pydantic import ValidationError
 
-from cds_hooks.errors import DatabaseUnavailable, HookMismatch, InvalidRequest, UnknownService
+from cds_hooks.errors import (
+    DatabaseUnavailable,
+    HookMismatch,
+    InvalidRequest,
+    RequestTooCostly,
+    UnknownService,
+)
 from cds_hooks.fhir_client import FhirClient, FhirClientConfig, fhir_server_allowed
 from cds_hooks.identity import ClientIdentity
 from cds_hooks.json_bounds import JsonLimits, parse_json
@@ -36,6 +42,7 @@ from cds_hooks.prefetch import resolve
 from cds_hooks.registry import Registry, ServiceDefinition
 from cds_hooks.settings import Settings
 from cds_hooks.store import FeedbackStore
+from fhir_mapping.budget import WorkBudgetExceeded, cpu_budget
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +172,21 @@ class CdsCore:
     ) -> tuple[CdsResponse, dict[str, Any]]:
         """Answer one hook call; returns the response and log fields (no patient data).
 
-        The service id is checked before the body is parsed: an unknown id costs nothing."""
+        The service id is checked before the body is parsed: an unknown id costs nothing. The
+        call runs within its CPU budget (:mod:`fhir_mapping.budget`): a call that spends it is
+        stopped and answered 503 ``request-too-costly``."""
         started = time.perf_counter()
         definition = self.service(service_id)
+        try:
+            with cpu_budget(self.settings.request_cpu_budget_s):
+                return self._call(definition, raw, identity, started)
+        except WorkBudgetExceeded as exc:
+            log.warning("request_too_costly service=%s budget_s=%g", definition.id, exc.budget_s)
+            raise RequestTooCostly() from None
+
+    def _call(
+        self, definition: ServiceDefinition, raw: bytes, identity: ClientIdentity, started: float
+    ) -> tuple[CdsResponse, dict[str, Any]]:
         request = self.parse_request(definition, parse_json(raw, self.limits))
         client = self.fhir_client_for(request, identity)
         resolved = resolve(

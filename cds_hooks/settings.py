@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     request_read_timeout_s: float = Field(
         10.0, ge=1, le=120, description="Time a client has to send a whole request."
     )
+    request_cpu_budget_s: float = Field(
+        2.0,
+        ge=0.01,
+        le=60,
+        description="CPU seconds one hook call may use before it is stopped (503).",
+    )
     smart_client_id: str = Field(
         "sarcoma-cds-timeline",
         min_length=1,

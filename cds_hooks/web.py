@@ -283,6 +283,9 @@ def create_app(
     app.extensions["cds"] = CdsCore(
         settings, registry, kb, store, session=session, clock=clock or utc_today
     )
+    from cds_hooks.demo import warm_up
+
+    warm_up()  # the mapping's tables, loaded before the fork (once per process)
     if authenticator is None:
         if settings.auth_mode is AuthMode.OFF:
             authenticator = NoAuthentication()

@@ -18,6 +18,7 @@ from fhir_mapping import (
     medications,
     prefilter,
 )
+from fhir_mapping.budget import checkpoint
 from fhir_mapping.builder import MappingResult, PatientBuilder
 from fhir_mapping.bundles import collect, selections
 from fhir_mapping.codes import as_str, reference_of
@@ -69,6 +70,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
     consequences: dict[str, set[str]] = {}
     risk_factors: list[tuple[Mapping[str, Any], str]] = []
     for raw in collected.resources:
+        checkpoint()
         rtype = raw.get("resourceType")
         if rtype != "Observation":
             if (
@@ -108,6 +110,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
 
     ignored: Counter[str] = Counter()
     for raw, coded, kind in todo:
+        checkpoint()
         rtype = as_str(raw.get("resourceType")) or "(none)"
         if rtype == "Patient":
             builder.patient(raw)
@@ -132,9 +135,11 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
         elif rtype not in _KNOWN_TYPES and rtype not in _QUIET_TYPES:
             ignored[rtype] += 1
     for raw, risk_kind in risk_factors:
+        checkpoint()
         builder.gist_risk_factor(raw, risk_kind)
     chosen = selections(context)
     for raw in collected.drafts:
+        checkpoint()
         builder.draft(raw, chosen)
     for rtype, count in sorted(ignored.items()):
         builder.issues.append(

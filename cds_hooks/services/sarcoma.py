@@ -18,6 +18,7 @@ from cds_hooks.models import Card
 from cds_hooks.protocol import CallContext
 from cds_hooks.registry import PrefetchSpec, ServiceDefinition
 from fhir_mapping import map_prefetch
+from fhir_mapping.budget import checkpoint
 from fhir_mapping.drafts import UncheckedOrder
 from fhir_mapping.mapping import MappingResult
 from rules import KnowledgeBase, Recommendation, evaluate
@@ -168,7 +169,9 @@ def answer(
 ) -> Answer:
     """Map, evaluate and render: the whole service, without HTTP (the CLI uses it too)."""
     result = map_prefetch(prefetch, context)
+    checkpoint(now=True)
     recommendations = evaluate(result.patient, kb, as_of, hook)
+    checkpoint(now=True)
     # order-select: the selected drafts only (all of them when the client flags none)
     flagged = hook == "order-select" and bool(context.get("selections"))
     unchecked = [o for o in result.unchecked if o.selected or not flagged]

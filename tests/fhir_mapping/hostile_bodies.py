@@ -85,3 +85,16 @@ def noisy_observations_body(observations: int = 7) -> dict[str, Any]:
         )
         entries.append({"fullUrl": f"urn:uuid:noisy-obs-{i}", "resource": noisy})
     return body
+
+
+def many_conditions_body(conditions: int = 3_000) -> dict[str, Any]:
+    """``conditions`` distinct GIST Conditions without any unread bulk (about 1.2 MB for
+    3,000): every one is read and validated, about 1.4 s of CPU on the shared test host."""
+    body = order_sign_body(20)
+    lean = []
+    for i in range(conditions):
+        condition = _gist_condition(i)
+        del condition["note"]
+        lean.append(condition)
+    body["prefetch"]["conditions"] = searchset(lean)
+    return body

@@ -1,11 +1,16 @@
-"""Chunked request bodies (Transfer-Encoding: chunked) through the production entry point
-(``sarcoma-cds serve``): the body size limit and the read timeout apply to them as to
-Content-Length bodies, malformed framing is a typed 400, never a 500.
+"""Hostile requests through the production entry point (``sarcoma-cds serve``).
+
+Chunked request bodies (Transfer-Encoding: chunked): the body size limit and the read timeout
+apply to them as to Content-Length bodies, malformed framing is a typed 400, never a 500.
 
 Before: a 6 MB chunked body was answered 400 ``invalid-json`` (read cut at the limit), a
 malformed chunk size 500 ``internal-error``, Content-Length with Transfer-Encoding an HTML 400
 from gunicorn; a chunked client that stalled was never dropped, and eight slow chunked clients
 held every thread (``/healthz`` timed out after 5 s).
+
+CPU-bound calls: a call that keeps its thread busy is stopped by its CPU budget with a typed
+503 (gunicorn's worker timeout does not see one busy thread). Before: 200 after as much CPU as
+the body asked for.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from tests.deploy.serve_process import Service, serve
 from tests.deploy.test_server_model import HOOK, hook_body, timed_get
+from tests.fhir_mapping.hostile_bodies import many_conditions_body
 
 HEAD = (
     f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -61,6 +68,7 @@ def service(tmp_path_factory) -> Iterator[Service]:
         CDS_THREADS="4",
         CDS_REQUEST_READ_TIMEOUT_S="2",
         CDS_MAX_BODY_BYTES="1000000",
+        CDS_REQUEST_CPU_BUDGET_S="0.3",
     ) as running:
         yield running
 
@@ -156,3 +164,23 @@ def test_expect_100_continue_with_a_chunked_body(service):
             assert chunk, answer[:200]
             answer += chunk
         assert answer.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_calls_that_spend_their_cpu_budget_are_stopped_and_free_their_threads(service):
+    costly = json.dumps(many_conditions_body(2_000)).encode()
+    headers = {"Content-Type": "application/json"}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(
+                requests.post, service.base + HOOK, data=costly, headers=headers, timeout=30
+            )
+            for _ in range(2)
+        ]
+        time.sleep(0.3)
+        status, elapsed = timed_get(f"{service.base}/healthz")
+        assert (status, elapsed < 2.0) == (200, True), elapsed
+        answers = [future.result() for future in futures]
+    for resp in answers:
+        assert resp.status_code == 503
+        assert error_code(resp.content) == "request-too-costly"
+    assert requests.post(service.base + HOOK, json=hook_body(), timeout=10).status_code == 200
