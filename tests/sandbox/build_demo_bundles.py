@@ -658,8 +658,8 @@ def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         "asps",
         p,
         "Alveolar soft part sarcoma, untreated",
-        "ASPS: pazopanib is an option (chemotherapy-insensitive histology).",
-        expectedRules=["asps-pazopanib"],
+        "ASPS at a US site: atezolizumab (FDA-approved) leads; pazopanib is an off-label alternative.",
+        expectedRules=["asps-atezolizumab", "asps-pazopanib"],
     )
 
     # 11. DSRCT with EWSR1-WT1 (single-gene fusion transcript 21804-0), ICD-O-3 8806/3.

@@ -189,7 +189,7 @@ EXPECTED_WORDS = {
     "ddlps": "anthracycline",
     "imt-alk-fusion": "crizotinib",
     "ntrk-fusion": "trk inhibitor",
-    "asps": "pazopanib",
+    "asps": "atezolizumab",
     "dsrct": "case report",
     "sarcoma-no-subtype": "subtype",
 }
