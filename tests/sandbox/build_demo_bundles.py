@@ -658,7 +658,8 @@ def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         "asps",
         p,
         "Alveolar soft part sarcoma, untreated",
-        "ASPS at a US site: atezolizumab (FDA-approved) leads; pazopanib is an off-label alternative.",
+        "ASPS at a US site: atezolizumab (FDA-approved) leads; "
+        "pazopanib is an off-label alternative.",
         expectedRules=["asps-atezolizumab", "asps-pazopanib"],
     )
 
