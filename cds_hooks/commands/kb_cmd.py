@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from cds_hooks.card_text import acronym, end_sentence
-from cds_hooks.commands import kb_diff
+from cds_hooks.commands import kb_diff, kb_facts
 from cds_hooks.commands.kb_genotype import genotype_tables_html
 from cds_hooks.commands.kb_words import criterion_words
 from rules import KnowledgeBase, KnowledgeBaseError, load_kb
@@ -281,3 +281,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     render.add_argument("--kb", help="knowledge-base directory (default: the packaged KB)")
     render.set_defaults(func=_render)
     kb_diff.register(kb_sub)
+    kb_facts.register(kb_sub)
