@@ -122,3 +122,8 @@ def map_ihc(raw: Mapping[str, Any]) -> tuple[list[Biomarker], list[MappingIssue]
             f"{gene} immunohistochemistry read from text (no verified code for this stain)",
         )
     ]
+
+
+def table_rows() -> list[Mapping[str, Any]]:
+    """The rows of ``data/ihc.yaml`` (for the KB document)."""
+    return [dict(row) for row in _load("ihc.yaml")["markers"]]

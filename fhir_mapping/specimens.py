@@ -149,3 +149,12 @@ def apply(
             kind = by_result.get(marker.source_ref, SpecimenKind.UNKNOWN)
         out.append(marker if kind is marker.specimen else replace(marker, specimen=kind))
     return out
+
+
+def table_rows() -> list[Mapping[str, Any]]:
+    """The coded rows of ``data/specimens.yaml`` (for the KB document)."""
+    return [dict(row) for row in _load("specimens.yaml")["codes"]]
+
+
+def text_patterns() -> Mapping[str, Sequence[str]]:
+    return {str(k): list(v) for k, v in _load("specimens.yaml")["text"].items()}

@@ -347,3 +347,33 @@ def biomarkers_on_record(ctx: Context, a: NoParams) -> Findings:
     if not markers:
         return (Finding("No molecular test result on record", None),)
     return tuple(Finding(biomarker_text(m), _ref(m.source_ref)) for m in markers)
+
+
+def _years_between(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+class AgeParams(Params):
+    #: true only when the patient is certainly younger than this many years
+    below: int | None = Field(default=None, ge=1)
+    #: true only when the patient is certainly at least this many years old
+    at_least: int | None = Field(default=None, ge=1)
+
+
+@predicate("age", AgeParams)
+def age(ctx: Context, a: AgeParams) -> Findings:
+    """The patient's age on ``as_of`` from ``Patient.birthDate`` (partial dates kept: a birth
+    year alone gives a range). False when the birth date is unknown or the range straddles the
+    limit."""
+    born = ctx.patient.birth_date
+    if born is None:
+        return ()
+    youngest = _years_between(born.upper_bound(), ctx.as_of)
+    oldest = _years_between(born.lower_bound(), ctx.as_of)
+    if a.below is not None and not oldest < a.below:
+        return ()
+    if a.at_least is not None and not youngest >= a.at_least:
+        return ()
+    shown = str(youngest) if youngest == oldest else f"{youngest}-{oldest}"
+    ref = f"Patient/{ctx.patient.patient_id}" if ctx.patient.patient_id else None
+    return (Finding(f"Age {shown} years (born {born.isoformat()})", ref),)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
+from fhir_mapping import ihc, specimens
 from fhir_mapping.exons import exon_table
 from rules import KnowledgeBase
 from rules.variant_classes import variant_classes
@@ -81,7 +82,49 @@ def variant_table_html(kb: KnowledgeBase) -> str:
     )
 
 
+def specimen_table_html() -> str:
+    rows = "".join(
+        f"<tr><td>{escape(str(r['system']))}</td><td>{escape(str(r['code']))}</td>"
+        f"<td>{escape(str(r['display']))}</td><td>{escape(str(r['kind']))}</td>"
+        f"<td>{escape(str(r['source']))}</td></tr>"
+        for r in specimens.table_rows()
+    )
+    texts = "; ".join(
+        f"{kind}: {', '.join(patterns)}" for kind, patterns in specimens.text_patterns().items()
+    )
+    return (
+        '<h3 id="specimen-table">Specimen types (secondary mutations)</h3><p class=meta>A KIT '
+        "exon 13/14/17/18 variant first seen after progression on a kinase inhibitor, or in "
+        "plasma (ctDNA) after one was started, is a secondary mutation; cards name the "
+        "specimen. Coded specimen types:</p><table><tr><th>system</th><th>code</th>"
+        "<th>display</th><th>kind</th><th>source</th></tr>"
+        + rows
+        + f"</table><p class=meta>Otherwise read from text (patterns): {escape(texts)}.</p>"
+    )
+
+
+def stain_table_html() -> str:
+    rows = "".join(
+        f"<tr><td>{escape(str(r['gene']))}</td><td>{escape(' | '.join(r['name']))}</td>"
+        f"<td>{escape(' | '.join(r['method']))}</td><td>{escape(' | '.join(r['loss']))}</td>"
+        f"<td>{escape(' | '.join(r['retained']))}</td></tr>"
+        for r in ihc.table_rows()
+    )
+    return (
+        '<h3 id="stain-table">Immunohistochemistry read by text</h3><p class=meta>No LOINC or '
+        "SNOMED CT code for an SDHB immunostain could be verified, so the stain is read from "
+        "the Observation's name, method and value text (clauses about the internal control "
+        "ignored); the finding is marked as read from text. SDHB loss feeds the SDH-deficient "
+        "card.</p><table><tr><th>marker</th><th>name</th><th>method</th><th>loss</th>"
+        "<th>retained</th></tr>" + rows + "</table>"
+    )
+
+
 def genotype_tables_html(kb: KnowledgeBase) -> str:
     return (
-        '<h2 id="genotype">GIST genotype tables</h2>' + exon_table_html() + variant_table_html(kb)
+        '<h2 id="genotype">GIST genotype tables</h2>'
+        + exon_table_html()
+        + variant_table_html(kb)
+        + specimen_table_html()
+        + stain_table_html()
     )

@@ -302,6 +302,7 @@ def build_patient(spec: dict[str, Any]) -> Patient:
     return Patient(
         patient_id=spec.get("id", "p1"),
         recorded_intolerances=intolerances,
+        birth_date=_date(spec.get("birth_date")),
         hereditary_conditions=hereditary,
         extent_facts=extent,
         resections=resections,

@@ -15,3 +15,11 @@ def test_kb_document_shows_exon_and_variant_tables() -> None:
     assert "<td>PDGFRA</td><td>18</td><td>c.2440-c.2562</td><td>814-854</td>" in html
     assert "<code>pdgfra-d842v</code>" in html and "resistant" in html
     assert 'href="#src-yoo-2016-pdgfra-imatinib"' in html
+
+
+def test_kb_document_shows_the_specimen_and_stain_tables() -> None:
+    html = render_html(load_kb())
+    assert 'id="specimen-table"' in html and 'id="stain-table"' in html
+    assert "<td>119361006</td><td>Plasma specimen</td><td>plasma</td>" in html
+    assert "<td>119376003</td><td>Tissue specimen</td><td>tissue</td>" in html
+    assert "<td>SDHB</td>" in html and "No LOINC or SNOMED CT code for an SDHB" in html
