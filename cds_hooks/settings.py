@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         10.0, ge=1, le=120, description="Time a client has to send a whole request."
     )
     request_cpu_budget_s: float = Field(
-        2.0,
+        1.0,
         ge=0.01,
         le=60,
         description="CPU seconds one hook call may use before it is stopped (503).",
