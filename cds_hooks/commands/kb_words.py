@@ -99,6 +99,15 @@ def criterion_words(criterion: BoundCriterion, kb: KnowledgeBase) -> str:
         ),
         "wild_type": lambda: f"Wild-type for {v('genes')}",
         "extent": lambda: f"Extent of disease: {v('any')}",
+        "intolerance": lambda: _join(
+            f"Record shows {v('drug')} not tolerated",
+            f"at {args['rules_out_mg_per_day']:g} mg/day or less, or at an unstated dose"
+            if args.get("rules_out_mg_per_day") is not None
+            else "",
+        ),
+        "limited_progression_on_current_line": lambda: (
+            "Progression on the current line recorded as limited (focal)"
+        ),
     }
     if criterion.name in special:
         return special[criterion.name]()

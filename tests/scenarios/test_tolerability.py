@@ -116,3 +116,12 @@ def test_lms_options_drop_only_the_agent_already_used(cds):
     options = next(line for line in card["detail"].splitlines() if "**Options:**" in line).lower()
     assert "trabectedin" in options and "pazopanib" in options
     assert "gemcitabine" not in options
+
+
+def test_no_order_button_for_a_drug_the_record_shows_was_not_tolerated(cds):
+    allergies = [_intolerance(IMATINIB, "imatinib")]
+    cards = cds(b.patient_view(conditions=GIST, genomics=EXON11, allergies=allergies))
+    card = rule_card(cards, "gist-first-line-imatinib")
+    assert not [a for a in all_actions([card]) if a["type"] == "create"]
+    assert "Not offered as an order" in card["detail"]
+    assert "AllergyIntolerance/ai-imatinib" in card["detail"]
