@@ -34,6 +34,7 @@ from fhir_mapping.dates import effective_date, parse_date
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.orders import OrderMapping
 from fhir_mapping.parse import check_resource
+from fhir_mapping.population_builder import PopulationMapping
 from rules.extent import ExtentFact
 from rules.hereditary import HereditaryCondition
 from rules.patient import (
@@ -50,6 +51,7 @@ from rules.patient import (
     TherapeuticImplication,
     TherapyExposure,
 )
+from rules.populations import LabResult, PregnancyRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ class MappingResult:
     unchecked: tuple[drafts.UncheckedOrder, ...] = ()
 
 
-class PatientBuilder(OrderMapping):
+class PatientBuilder(OrderMapping, PopulationMapping):
     """Accumulates the patient model one resource at a time; :meth:`finish` assembles it."""
 
     def __init__(self, collected: Collected, patient_id: str | None) -> None:
@@ -87,6 +89,8 @@ class PatientBuilder(OrderMapping):
         self.specimen_kinds: dict[str, SpecimenKind] = {}
         self.report_specimens: list[specimens.ReportSpecimen] = []
         self.intolerances: list[DrugIntolerance] = []
+        self.pregnancy: list[PregnancyRecord] = []
+        self.labs: list[LabResult] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -145,6 +149,8 @@ class PatientBuilder(OrderMapping):
             self.hereditary.append(found)
 
     def condition(self, raw: Mapping[str, Any]) -> None:
+        if self.pregnancy_condition(raw):
+            return
         if hereditary.syndrome_of(raw) is not None:
             self._hereditary_condition(raw)
             return
@@ -412,6 +418,8 @@ class PatientBuilder(OrderMapping):
             resections=tuple(resections),
             hereditary_conditions=tuple(self.hereditary),
             recorded_intolerances=tuple(self.intolerances),
+            pregnancy=tuple(self.pregnancy),
+            labs=tuple(self.labs),
             gist_risk=tuple(
                 gist_risk.assessments(
                     self.risk_factors, gist_risk.gist_site(self.diagnoses, self.gist_site_texts)

@@ -16,6 +16,7 @@ from fhir_mapping import (
     implications,
     medication_filter,
     medications,
+    populations,
     prefilter,
 )
 from fhir_mapping.budget import checkpoint
@@ -69,6 +70,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
     todo: list[tuple[Mapping[str, Any], bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
     risk_factors: list[tuple[Mapping[str, Any], str]] = []
+    population_observations: list[tuple[Mapping[str, Any], str]] = []
     for raw in collected.resources:
         checkpoint()
         rtype = raw.get("resourceType")
@@ -80,6 +82,10 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
             ):
                 continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))
+            continue
+        population_kind = populations.kind(raw)
+        if population_kind is not None:
+            population_observations.append((raw, population_kind))
             continue
         risk_kind = gist_risk.kind(raw)
         if risk_kind is not None:
@@ -137,6 +143,8 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
     for raw, risk_kind in risk_factors:
         checkpoint()
         builder.gist_risk_factor(raw, risk_kind)
+    for raw, population_kind in population_observations:
+        builder.population_observation(raw, population_kind)
     chosen = selections(context)
     for raw in collected.drafts:
         checkpoint()

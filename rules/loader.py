@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 import rules.predicates_genomic  # noqa: F401  (registers the genotype predicates)
 from rules import (
+    predicates_populations,  # noqa: F401  (registers the special-population predicates)
     predicates_practice,  # noqa: F401  (registers the tolerability and practice predicates)
     predicates_setting,  # noqa: F401  (registers the disease-setting predicates)
     predicates_therapy,  # noqa: F401  (registers the therapy predicates)
@@ -35,6 +36,7 @@ from rules.knowledge import (
     SourcesFile,
     ValueSetFile,
 )
+from rules.populations_tables import check_tables
 from rules.predicates import PREDICATES, Params
 from rules.valuesets import ValueSets
 from rules.variant_classes import check_table, read_table
@@ -230,6 +232,8 @@ def load_kb(
             problems.extend(check_table(read_table(root), sources, vs_files))
         except (ValidationError, yaml.YAMLError) as exc:
             problems.append(f"variant_classes.yaml: {exc}")
+
+    problems.extend(check_tables(root, set(sources), set(vs_files)))
 
     case_ids = _case_ids(root, cases_dir, problems, case_index)
     compiled: list[CompiledRule] = []

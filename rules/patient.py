@@ -30,6 +30,7 @@ from rules.facts import (
 )
 from rules.hereditary import HereditaryCondition
 from rules.lines import LineOfTherapy, derive_lines_of_therapy
+from rules.populations import LabResult, PregnancyRecord
 from rules.tolerability import DrugIntolerance, IntoleranceKind, derive_intolerances
 from rules.values import Agent, Code, Dose, Gene, PartialDate
 from rules.vocabulary import (
@@ -103,6 +104,9 @@ class Patient:
     hereditary_conditions: tuple[HereditaryCondition, ...] = ()
     # Intolerances the record states (AllergyIntolerance, order notes); see intolerances().
     recorded_intolerances: tuple[DrugIntolerance, ...] = ()
+    # Special populations (rules.populations): pregnancy records and organ-function labs.
+    pregnancy: tuple[PregnancyRecord, ...] = ()
+    labs: tuple[LabResult, ...] = ()
 
     # -- diagnoses ---------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from cds_hooks.card_text import acronym, end_sentence
 from cds_hooks.commands import kb_diff, kb_facts
 from cds_hooks.commands.kb_genotype import genotype_tables_html
+from cds_hooks.commands.kb_populations import population_tables_html
 from cds_hooks.commands.kb_words import criterion_words
 from rules import KnowledgeBase, KnowledgeBaseError, load_kb
 from rules.knowledge import Rule, Source, slug
@@ -224,6 +225,7 @@ def render_html(kb: KnowledgeBase) -> str:
             for h in histologies
         ),
         '<li><a href="#genotype">GIST genotype tables</a></li>',
+        '<li><a href="#populations">Special-population tables</a></li>',
         '<li><a href="#sources">Sources</a></li></ul></nav>',
     ]
     for histology in histologies:
@@ -243,6 +245,7 @@ def render_html(kb: KnowledgeBase) -> str:
             body += ["<p><strong>Line-of-therapy sequence</strong></p>", svg]
         body += [_rule_html(kb, compiled) for compiled in rules]
     body.append(genotype_tables_html(kb))
+    body.append(population_tables_html(kb))
     body.append('<h2 id="sources">Sources</h2><ul>')
     body += [
         f'<li id="src-{escape(s.key)}"><code>{escape(s.key)}</code> ({escape(s.kind)}): '

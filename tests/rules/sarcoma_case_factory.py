@@ -12,6 +12,8 @@ cases that must stay silent. The patient facts are deliberately terse, e.g.::
     extent: [{extent: metastatic, source: secondary-condition, date: 2025-03, site: liver}]
     resections: [{date: 2025-04, residual: R0}]
     gist_risk: [{risk: high}]  or  [{size_cm: 6, mitoses: 8, site: gastric}]
+    pregnancy: [{status: pregnant, kind: observation, date: 2025-12-20}]
+    labs: [{kind: bilirubin-total, value: 2.4, uln: 1.2, date: 2026-01-10}]
 
 ``therapy`` entries take ``intent`` (adjuvant, neoadjuvant, palliative, curative) and ``note``
 (an order note saying the drug was not tolerated). ``status`` entries take ``limited: true``
@@ -68,6 +70,7 @@ from rules.patient import (
     TherapyStatus,
     TreatmentIntent,
 )
+from rules.populations import LabKind, LabResult, PregnancyRecord, PregnancyStatus
 
 CASES_DIR = Path(__file__).parent / "cases"
 DEFAULT_AS_OF = date(2026, 1, 15)
@@ -299,10 +302,33 @@ def build_patient(spec: dict[str, Any]) -> Patient:
         )
         for i, x in enumerate(spec.get("intolerances", []), start=1)
     )
+    pregnancy = tuple(
+        PregnancyRecord(
+            status=PregnancyStatus(p["status"]),
+            source_ref=p.get("ref", f"{p.get('kind', 'observation').title()}/preg-{i}"),
+            source_kind=p.get("kind", "observation"),
+            text=p.get("text", "Pregnancy status: Pregnant"),
+            date=_date(p.get("date")),
+        )
+        for i, p in enumerate(spec.get("pregnancy", []), start=1)
+    )
+    labs = tuple(
+        LabResult(
+            kind=LabKind(lab["kind"]),
+            value=Decimal(str(lab["value"])),
+            unit=lab.get("unit", "mL/min" if lab["kind"] == "creatinine-clearance" else "mg/dL"),
+            source_ref=lab.get("ref", f"Observation/lab-{i}"),
+            date=_date(lab.get("date")),
+            uln=Decimal(str(lab["uln"])) if "uln" in lab else None,
+        )
+        for i, lab in enumerate(spec.get("labs", []), start=1)
+    )
     return Patient(
         patient_id=spec.get("id", "p1"),
         recorded_intolerances=intolerances,
         birth_date=_date(spec.get("birth_date")),
+        pregnancy=pregnancy,
+        labs=labs,
         hereditary_conditions=hereditary,
         extent_facts=extent,
         resections=resections,

@@ -138,3 +138,15 @@ def test_evaluate_prints_cards_for_a_bundle(
     gap = next(c for c in cards if "KIT/PDGFRA" in c["summary"])
     resource = gap["suggestions"][0]["actions"][0]["resource"]
     assert resource["subject"] == {"reference": "Patient/p9"}
+
+
+def test_kb_document_shows_the_special_population_tables_with_their_sources() -> None:
+    html = render_html(KB)
+    section = html.split('id="populations"')[1].split('<h2 id="sources"')[0]
+    assert "200 mg once daily" in section  # pazopanib, moderate hepatic impairment
+    assert "CrCl 20-39 mL/min" in section  # imatinib
+    assert "Child-Pugh class (asked for, never derived)" in section
+    assert "can cause fetal harm" in section
+    assert 'href="#src-label-crizotinib-pfizer-ca-dosage"' in section
+    for key in ("label-votrient-dailymed-copy", "label-imatinib-us-copy"):
+        assert f'id="src-{key}"' in html

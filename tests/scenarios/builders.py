@@ -475,3 +475,35 @@ SERVICE_FOR_HOOK = {
     "order-select": "sarcoma-order-select",
     "order-sign": "sarcoma-order-sign",
 }
+
+
+def lab_result(
+    loinc: str, value: float, unit: str, *, high: float | None, days_ago: int = 5, id: str
+) -> dict[str, Any]:
+    """A final laboratory Observation dated ``days_ago`` days before today (UTC): the service
+    reads organ-function results only while they are recent."""
+    from datetime import UTC, datetime, timedelta
+
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": id,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": loinc}]},
+        "subject": subject(),
+        "effectiveDateTime": (datetime.now(UTC).date() - timedelta(days=days_ago)).isoformat(),
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+    }
+    if high is not None:
+        resource["referenceRange"] = [
+            {"high": {"value": high, "unit": unit, "system": UCUM, "code": unit}}
+        ]
+    return resource
+
+
+def liver_panel(days_ago: int = 5) -> list[dict[str, Any]]:
+    """Normal total bilirubin (LOINC 1975-2), ALT (1742-6) and AST (1920-8) with their ULNs."""
+    return [
+        lab_result("1975-2", 0.7, "mg/dL", high=1.2, days_ago=days_ago, id="bili-1"),
+        lab_result("1742-6", 24, "U/L", high=40, days_ago=days_ago, id="alt-1"),
+        lab_result("1920-8", 28, "U/L", high=40, days_ago=days_ago, id="ast-1"),
+    ]

@@ -296,11 +296,12 @@ def test_item10_pazopanib_for_liposarcoma(cds):
 
 
 def test_item10_pazopanib_silent_for_leiomyosarcoma_after_chemo(cds):
+    # Recent baseline liver tests: without them the boxed-warning card asks for them.
     cards = cds(
         b.order_sign(
             [b.draft("pazopanib", mg=800)],
             conditions=LMS,
-            genomics=NTRK_NEG,
+            genomics=[*NTRK_NEG, *b.liver_panel()],
             medications=AFTER_DOXORUBICIN,
         )
     )

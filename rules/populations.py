@@ -1,0 +1,75 @@
+"""Special populations: pregnancy status and the organ-function laboratory results.
+
+Plain, frozen, FHIR-free facts like the rest of :mod:`rules.patient`. ``fhir_mapping``
+builds them from pregnancy Conditions and Observations and from laboratory Observations;
+the predicates in :mod:`rules.predicates_populations` read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from rules.values import PartialDate
+
+__all__ = ["LabKind", "LabResult", "PregnancyRecord", "PregnancyStatus"]
+
+
+class PregnancyStatus(StrEnum):
+    PREGNANT = "pregnant"
+    NOT_PREGNANT = "not-pregnant"
+
+
+@dataclass(frozen=True, slots=True)
+class PregnancyRecord:
+    """One recorded pregnancy status: a pregnancy Condition or a pregnancy-status Observation.
+
+    ``date`` is the Observation's effective date, or the Condition's onset (else recorded)
+    date; ``None`` when the record carries none. ``source_kind`` is ``condition`` or
+    ``observation``.
+    """
+
+    status: PregnancyStatus
+    source_ref: str
+    source_kind: str
+    text: str
+    date: PartialDate | None = None
+
+
+class LabKind(StrEnum):
+    BILIRUBIN_TOTAL = "bilirubin-total"
+    ALT = "alt"
+    AST = "ast"
+    CREATININE_CLEARANCE = "creatinine-clearance"
+
+
+#: How each laboratory kind is named on a card.
+LAB_NAMES = {
+    LabKind.BILIRUBIN_TOTAL: "Total bilirubin",
+    LabKind.ALT: "ALT",
+    LabKind.AST: "AST",
+    LabKind.CREATININE_CLEARANCE: "Creatinine clearance",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    """One numeric laboratory result in its canonical unit (mg/dL, U/L or mL/min).
+
+    ``uln`` is the upper limit of normal from the Observation's own reference range (same
+    unit), ``None`` when the lab did not send one: no upper limit is ever assumed.
+    """
+
+    kind: LabKind
+    value: Decimal
+    unit: str
+    source_ref: str
+    date: PartialDate | None = None
+    uln: Decimal | None = None
+
+    @property
+    def times_uln(self) -> Decimal | None:
+        if self.uln is None or self.uln <= 0:
+            return None
+        return self.value / self.uln
