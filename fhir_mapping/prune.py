@@ -56,7 +56,6 @@ UNREAD = frozenset(
         "basedOn",
         "encounter",
         "device",
-        "referenceRange",
         "recorder",
         "asserter",
         "evidence",
