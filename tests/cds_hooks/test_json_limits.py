@@ -17,6 +17,7 @@ from cds_hooks.json_bounds import (
     longest_json_string,
     measure,
     parse_json,
+    within,
 )
 
 TEXT = st.text(alphabet=st.sampled_from(list('ab"\\{}[]:, \né')), max_size=8)
@@ -125,3 +126,37 @@ def test_a_large_realistic_hook_call_is_within_the_bounds():
 
     raw = json.dumps(order_sign_body(1000)).encode()
     assert parse_json(raw, LIMITS)["hook"] == "order-sign"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    JSON,
+    st.booleans(),
+    st.integers(min_value=0, max_value=8),
+    st.integers(min_value=0, max_value=6),
+    st.integers(min_value=1, max_value=60),
+)
+def test_the_fast_bounds_check_agrees_with_measure(value, ascii_only, depth, items, values):
+    """parse_json's fast path (``within``) accepts exactly what the exact measure accepts."""
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    shape = measure(raw, 64)
+    limits = JsonLimits(10_000, depth, 10_000, items, values)
+    exact = shape.depth <= depth and shape.max_items <= items and shape.values <= values
+    assert within(raw, limits) == exact
+
+
+@pytest.mark.parametrize("size", [200, 1000])
+def test_the_bench_bodies_pass_the_fast_bounds_check(size):
+    from bench.workloads import order_sign_body
+
+    raw = json.dumps(order_sign_body(size)).encode()
+    shape = measure(raw, 64)
+    assert within(raw, LIMITS)
+    for limits in (
+        JsonLimits(5_000_000, 64, 1_000_000, shape.max_items - 1, 300_000),
+        JsonLimits(5_000_000, shape.depth - 1, 1_000_000, 10_000, 300_000),
+        JsonLimits(5_000_000, 64, 1_000_000, 10_000, shape.values - 1),
+    ):
+        assert not within(raw, limits)
+        with pytest.raises(InvalidJson):
+            parse_json(raw, limits)
