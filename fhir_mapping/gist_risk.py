@@ -29,6 +29,7 @@ from fhir_mapping.codes import (
     as_str,
     concept_codes,
     concept_text,
+    has_code,
     reference_of,
 )
 from fhir_mapping.dates import effective_date
@@ -70,10 +71,38 @@ def _label(raw: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
+#: Any wording :func:`kind` looks for. The label is made of whole strings of the concept joined
+#: by spaces, and none of these words spans a space, so a label can only match if the text or
+#: one of the displays matches on its own.
+_ANY_KIND = re.compile(r"mitot|mitos|ruptur|\brisk\b", re.IGNORECASE)
+
+
+def _may_be_risk_factor(concept: Any) -> bool:
+    """False when no string of ``concept`` could make :func:`kind` answer (cheap, exact):
+    called on every Observation of the prefetch, most of them unrelated labs."""
+    if not (type(concept) is dict or isinstance(concept, Mapping)):
+        return False
+    text = concept.get("text")
+    if isinstance(text, str) and _ANY_KIND.search(text):
+        return True
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return False
+    for coding in items:
+        if type(coding) is dict or isinstance(coding, Mapping):
+            display = coding.get("display")
+            if isinstance(display, str) and _ANY_KIND.search(display):
+                return True
+    return False
+
+
 def kind(raw: Mapping[str, Any]) -> str | None:
     """``size``, ``mitoses``, ``rupture`` or ``risk`` for a GIST-risk Observation, else None."""
-    if any(c.system == LOINC and c.code == LNC_TUMOUR_SIZE for c in concept_codes(raw.get("code"))):
+    concept = raw.get("code")
+    if has_code(concept, LOINC, LNC_TUMOUR_SIZE):
         return "size"
+    if not _may_be_risk_factor(concept):
+        return None
     label = _label(raw)
     if not label.strip():
         return None
