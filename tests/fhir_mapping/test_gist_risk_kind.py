@@ -45,6 +45,10 @@ WORDS = st.sampled_from(
         " ",
         "Creatinine [Mass/volume]",
         "NIH risk:",
+        "M\u0130TOTIC",
+        "GIST r\u0131s\u212a",
+        "Mito\u017fes",
+        "RISK",
     ]
 )
 TEXT = st.lists(WORDS, max_size=3).map(" ".join) | st.none() | st.integers()
