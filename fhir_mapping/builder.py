@@ -1,7 +1,9 @@
 """The mapping's builder: one method per resource type, facts gathered into the patient model.
 
 :func:`fhir_mapping.mapping.map_prefetch` decides which resources reach which method and in what
-order; the medication part is mixed in from :mod:`fhir_mapping.orders`.
+order; the medication part is mixed in from :mod:`fhir_mapping.orders`, the special
+populations from :mod:`fhir_mapping.population_builder`, and reports, specimens, procedures,
+allergies and GIST risk factors from :mod:`fhir_mapping.context_builder`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from fhir_mapping import (
     hereditary,
     ihc,
     implications,
-    intolerance,
     medications,
     prefilter,
     procedures,
@@ -30,6 +31,7 @@ from fhir_mapping import (
 )
 from fhir_mapping.bundles import Collected
 from fhir_mapping.codes import as_dict, as_str, concept_codes, reference_of
+from fhir_mapping.context_builder import ContextMapping
 from fhir_mapping.dates import effective_date, parse_date
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.orders import OrderMapping
@@ -62,7 +64,7 @@ class MappingResult:
     unchecked: tuple[drafts.UncheckedOrder, ...] = ()
 
 
-class PatientBuilder(OrderMapping, PopulationMapping):
+class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
     """Accumulates the patient model one resource at a time; :meth:`finish` assembles it."""
 
     def __init__(self, collected: Collected, patient_id: str | None) -> None:
@@ -314,70 +316,6 @@ class PatientBuilder(OrderMapping, PopulationMapping):
                 )
             )
         self.biomarkers.extend(found)
-
-    def gist_risk_factor(self, raw: Mapping[str, Any], what: str) -> None:
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        factor = gist_risk.map_factor(cleaned, what)
-        if factor is None:
-            self.issues.append(
-                MappingIssue(
-                    "unmapped-value",
-                    reference_of(cleaned),
-                    f"GIST risk factor ({what}) without a value or unit this service reads; "
-                    "skipped",
-                )
-            )
-            return
-        self.risk_factors.append(factor)
-
-    def report(self, raw: Mapping[str, Any]) -> None:
-        """A DiagnosticReport: only its region list and results are read (test coverage)."""
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        found = regions.map_report(cleaned)
-        if found is not None:
-            self.regions.reports.append(found)
-        specimen = specimens.of_report(cleaned)
-        if specimen is not None:
-            self.report_specimens.append(specimen)
-
-    def specimen(self, raw: Mapping[str, Any]) -> None:
-        """A Specimen: only its type is read (tissue, plasma/ctDNA, blood)."""
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        self.specimen_kinds[reference_of(cleaned)] = specimens.kind_of_specimen(cleaned)
-
-    def procedure(self, raw: Mapping[str, Any]) -> None:
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        candidate, issues = procedures.map_procedure(cleaned)
-        self.issues.extend(issues)
-        if candidate is not None:
-            self.resection_candidates.append(candidate)
-
-    def allergy_intolerance(self, raw: Mapping[str, Any]) -> None:
-        if self._other_patient(raw):
-            return
-        cleaned = self._checked(raw)
-        if cleaned is None:
-            return
-        found, issues = intolerance.map_allergy_intolerance(cleaned)
-        self.issues.extend(issues)
-        if found is not None:
-            self.intolerances.append(found)
 
     def finish(self) -> MappingResult:
         named = {
