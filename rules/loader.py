@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,9 +27,9 @@ from rules import (
     predicates_setting,  # noqa: F401  (registers the disease-setting predicates)
     predicates_therapy,  # noqa: F401  (registers the therapy predicates)
 )
+from rules.compiled import BoundCriterion, CompiledRule, check_rule
 from rules.interactions import InteractionClass  # noqa: F401  (registers comedication_class)
 from rules.knowledge import (
-    Criterion,
     KbMeta,
     Rule,
     Source,
@@ -37,9 +37,19 @@ from rules.knowledge import (
     ValueSetFile,
 )
 from rules.populations_tables import check_tables
-from rules.predicates import PREDICATES, Params
 from rules.valuesets import ValueSets
 from rules.variant_classes import check_table, read_table
+
+__all__ = [
+    "BoundCriterion",  # re-exported from rules.compiled
+    "CompiledRule",  # re-exported from rules.compiled
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "default_cases_dir",
+    "default_kb_path",
+    "load_kb",
+    "upgrade_legacy_rule",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,44 +60,6 @@ class KnowledgeBaseError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid knowledge base:\n" + "\n".join(f"- {p}" for p in problems))
-
-
-@dataclass(frozen=True, slots=True)
-class BoundCriterion:
-    name: str
-    params: Params | None
-    any_of: tuple[BoundCriterion, ...] = ()
-    #: Identity of the criterion's meaning (name and parameters), for memoisation.
-    key: str = field(init=False, compare=False, default="")
-
-    def __post_init__(self) -> None:
-        if self.name == "any_of":
-            key = "any_of(" + "|".join(c.key for c in self.any_of) + ")"
-        else:
-            params = self.params.model_dump_json() if self.params is not None else ""
-            key = f"{self.name}:{params}"
-        object.__setattr__(self, "key", key)
-
-    def describe(self) -> str:
-        if self.name == "any_of":
-            return "any of (" + "; ".join(c.describe() for c in self.any_of) + ")"
-        assert self.params is not None
-        args = self.params.model_dump(exclude_defaults=True)
-        inner = ", ".join(f"{k}={_short(v)}" for k, v in sorted(args.items()))
-        return f"{self.name}({inner})"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    rule: Rule
-    when: tuple[BoundCriterion, ...]
-    unless: tuple[BoundCriterion, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +225,7 @@ def load_kb(
             problems.append(f"{where}: duplicate rule id {rule.id}")
         seen.add(rule.id)
         if meta is not None and valuesets is not None:
-            checked = _check_rule(rule, where, meta, sources, valuesets, case_ids, problems)
+            checked = check_rule(rule, where, meta, sources, valuesets, case_ids, problems)
             if checked is not None:
                 compiled.append(checked)
 
@@ -301,115 +273,3 @@ def _case_ids(
         problems.append("case-index.yaml: missing list rules_with_cases")
         return set()
     return {str(item) for item in index["rules_with_cases"]}
-
-
-def _bind(
-    criterion: Criterion, where: str, valuesets: ValueSets, problems: list[str]
-) -> BoundCriterion | None:
-    if criterion.name == "any_of":
-        parts = [_bind(c, where, valuesets, problems) for c in criterion.any_of]
-        if any(p is None for p in parts):
-            return None
-        return BoundCriterion("any_of", None, tuple(p for p in parts if p is not None))
-    spec = PREDICATES.get(criterion.name)
-    if spec is None:
-        problems.append(f"{where}: unknown predicate {criterion.name}")
-        return None
-    try:
-        params = spec.params.model_validate(criterion.params)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            problems.append(f"{where}: {criterion.name}.{loc}: {err['msg']}")
-        return None
-    for vs_id, kinds in params.valueset_refs():
-        if vs_id not in valuesets:
-            problems.append(f"{where}: {criterion.name} names unknown value set {vs_id}")
-        elif kinds and valuesets.kind(vs_id) not in kinds:
-            problems.append(
-                f"{where}: {criterion.name} needs a {'/'.join(kinds)} value set, {vs_id} is "
-                f"{valuesets.kind(vs_id)}"
-            )
-    return BoundCriterion(criterion.name, params)
-
-
-def _yields_order(criterion: BoundCriterion) -> bool:
-    if criterion.name == "any_of":
-        return all(_yields_order(c) for c in criterion.any_of)
-    return PREDICATES[criterion.name].yields_order
-
-
-def _check_rule(
-    rule: Rule,
-    where: str,
-    meta: KbMeta,
-    sources: dict[str, Source],
-    valuesets: ValueSets,
-    case_ids: set[str],
-    problems: list[str],
-) -> CompiledRule | None:
-    before = len(problems)
-    when = [_bind(c, f"{where}: when", valuesets, problems) for c in rule.when]
-    unless = [_bind(c, f"{where}: unless", valuesets, problems) for c in rule.unless]
-    problems.extend(
-        f"{where}: unknown citation {key}" for key in rule.citations if key not in sources
-    )
-    if rule.runnable:
-        if not rule.citations:
-            problems.append(f"{where}: {rule.status} rule without a citation")
-        if rule.id not in case_ids:
-            problems.append(f"{where}: {rule.status} rule without a test case file {rule.id}.yaml")
-    try:
-        meta.level_rank(rule.evidence.level)
-    except KeyError:
-        problems.append(f"{where}: evidence level {rule.evidence.level} is not on the scale")
-    try:
-        meta.histology_label(rule.histology)
-    except KeyError:
-        problems.append(f"{where}: histology {rule.histology} is not declared in meta.yaml")
-
-    def need(vs_id: str | None, kinds: set[str], what: str) -> None:
-        if vs_id is None:
-            problems.append(f"{where}: {what} is missing")
-        elif vs_id not in valuesets:
-            problems.append(f"{where}: {what} names unknown value set {vs_id}")
-        elif valuesets.kind(vs_id) not in kinds:
-            problems.append(f"{where}: {what} {vs_id} is not a {'/'.join(sorted(kinds))} set")
-
-    for option in rule.then.options:
-        need(option.drug, {"drug"}, "option drug")
-    for drug in rule.then.contraindicated_drugs:
-        need(drug, {"drug", "drug-group"}, "contraindicated drug")
-    has_order = any(c is not None and _yields_order(c) for c in when)
-    for action in rule.then.actions:
-        if action.type in {"create-medication-request", "replace-draft"}:
-            need(action.drug, {"drug"}, f"{action.type} drug")
-        if action.type == "create-service-request":
-            need(action.test, {"test"}, "create-service-request test")
-        if action.type == "update-draft-dose" and action.dose is None:
-            problems.append(f"{where}: update-draft-dose needs a dose")
-        if action.type in {"replace-draft", "update-draft-dose", "delete-draft"} and not has_order:
-            problems.append(f"{where}: {action.type} needs a draft-order criterion in when")
-    for note in rule.regulatory:
-        if note.jurisdiction not in {j.id for j in meta.jurisdictions}:
-            problems.append(f"{where}: regulatory jurisdiction {note.jurisdiction} undeclared")
-        need(note.drug, {"drug"}, "regulatory drug")
-        problems.extend(
-            f"{where}: unknown regulatory citation {key}"
-            for key in note.citations
-            if key not in sources
-        )
-    if rule.line is not None and rule.line >= 1 and rule.setting is None:
-        problems.append(
-            f"{where}: a rule for a line of therapy needs setting: advanced (advanced-disease "
-            "advice must not fire for localized or resected disease)"
-        )
-    if rule.then.kind in {"warning"} and rule.then.indicator == "info":
-        problems.append(f"{where}: a warning rule needs indicator warning or critical")
-    if len(problems) > before:
-        return None
-    return CompiledRule(
-        rule=rule,
-        when=tuple(c for c in when if c is not None),
-        unless=tuple(c for c in unless if c is not None),
-    )
