@@ -37,6 +37,7 @@ from fhir_mapping.issues import MappingIssue
 from fhir_mapping.orders import OrderMapping
 from fhir_mapping.parse import check_resource
 from fhir_mapping.population_builder import PopulationMapping
+from fhir_mapping.staging import map_staging_observation, staging_kind
 from rules.extent import ExtentFact
 from rules.hereditary import HereditaryCondition
 from rules.patient import (
@@ -211,7 +212,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             return
         is_status = coded and kind is None and disease_status.is_disease_status(raw)
         is_histology = coded and kind is None and conditions.is_histology_observation(raw)
-        staging = extent.staging_kind(raw) if coded and kind is None else None
+        staging = staging_kind(raw) if coded and kind is None else None
         if staging is None and coded and kind is None and procedures.is_residual_observation(raw):
             staging = "residual"
         texts: list[str] = []
@@ -243,7 +244,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
                 self.residuals.append(residual)
             return
         if staging is not None:
-            fact, issues = extent.map_staging_observation(cleaned, staging)
+            fact, issues = map_staging_observation(cleaned, staging)
             self.issues.extend(issues)
             if fact is not None:
                 self.extent_facts.append(fact)

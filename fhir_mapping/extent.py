@@ -3,7 +3,8 @@
 * secondary cancer Conditions (mCODE SecondaryCancerCondition profile, SNOMED CT / ICD-10-CM
   secondary-malignancy codes, the related-primary extension, ICD-O-3 behaviour /6);
 * the cancer Condition's own ``stage.summary`` and wording ("metastatic GIST", "unresectable");
-* TNM stage group and M category Observations (LOINC and SNOMED CT staging types; AJCC values).
+* TNM stage group and M category Observations (LOINC and SNOMED CT staging types; AJCC values),
+  read in :mod:`fhir_mapping.staging`.
 
 Codes and their sources are in ``data/extent.yaml``.
 """
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from fhir_mapping import staging
 from fhir_mapping.codes import (
     CONDITION_CLINICAL,
     ICD10CM,
     ICDO3,
-    LOINC,
     SNOMED,
     as_dict,
     as_list,
@@ -31,7 +32,7 @@ from fhir_mapping.codes import (
     parse_icdo3_morphology,
     reference_of,
 )
-from fhir_mapping.dates import effective_date, parse_date, period_start
+from fhir_mapping.dates import parse_date, period_start
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.tables import histology_table, load_table
 from rules.extent import Extent, ExtentFact, ExtentSource
@@ -44,9 +45,6 @@ class _Table:
     secondary_icd10: tuple[tuple[str, str], ...]  # longest prefix first
     profile_marker: str
     related_urls: frozenset[str]
-    m_codes: frozenset[tuple[str, str]]
-    stage_codes: frozenset[tuple[str, str]]
-    m_values: Mapping[str, str]
 
 
 @cache
@@ -61,22 +59,7 @@ def _table() -> _Table:
         secondary_icd10=tuple(icd),
         profile_marker=str(data["secondary_profile_marker"]),
         related_urls=frozenset(str(u) for u in data["related_primary_urls"]),
-        m_codes=frozenset(
-            {(LOINC, c) for c in data["m_category_codes"]["loinc"]}
-            | {(SNOMED, c) for c in data["m_category_codes"]["snomed"]}
-        ),
-        stage_codes=frozenset(
-            {(LOINC, c) for c in data["stage_group_codes"]["loinc"]}
-            | {(SNOMED, c) for c in data["stage_group_codes"]["snomed"]}
-        ),
-        m_values={str(r["code"]): str(r["value"]) for r in data["m_values"]},
     )
-
-
-def staging_observation_codes() -> frozenset[str]:
-    """Observation.code values read as TNM stage group or M category (for the pre-filter)."""
-    table = _table()
-    return frozenset(code for _, code in table.m_codes | table.stage_codes)
 
 
 # --- wording -------------------------------------------------------------------------------------
@@ -88,9 +71,6 @@ _HEDGE = re.compile(
 )
 _METASTATIC = re.compile(r"\bmetasta(?:sis|ses|tic)\b|\bsecondary malignan", re.IGNORECASE)
 _LOCALLY_ADVANCED = re.compile(r"\bunresectable\b|\blocally advanced\b|\binoperable\b", re.I)
-_M_VALUE = re.compile(r"(?<![A-Za-z0-9])(?:[cpy]|yp)?M([01])[a-d]?(?:\(\w+\))?(?![A-Za-z0-9])")
-_STAGE_GROUP = re.compile(r"(?:\bstage\s*)?\b(IV|III|II|I|[1-4])[A-C]?\b", re.IGNORECASE)
-_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _SITE_WORDS = re.compile(
     r"\b(liver|hepatic|lung|pulmonary|peritone\w*|bone|brain|lymph node\w*|pleura\w*|"
     r"omentum|mesentery|adrenal|skin)\b",
@@ -124,44 +104,6 @@ def wording_extent(text: str | None) -> Extent | None:
     if _LOCALLY_ADVANCED.search(text):
         return Extent.LOCALLY_ADVANCED
     return None
-
-
-def m_category(concept: Any) -> tuple[str, Code | None] | None:
-    """``("M1", code)`` / ``("M0", code)`` from a coded AJCC value or its written form."""
-    table = _table()
-    for code in concept_codes(concept):
-        if code.system == SNOMED and code.code in table.m_values:
-            return table.m_values[code.code], code
-    texts = [c.display or "" for c in concept_codes(concept)]
-    texts += [c.code for c in concept_codes(concept)]
-    texts.append(concept_text(concept) or "")
-    for text in texts:
-        match = _M_VALUE.search(text)
-        if match is not None:
-            return f"M{match.group(1)}", next(concept_codes(concept), None)
-    return None
-
-
-def stage_group(concept: Any) -> tuple[int, str] | None:
-    """The stage group number (1-4) and its written form, from display/code/text."""
-    texts = [c.display or "" for c in concept_codes(concept)]
-    texts += [c.code for c in concept_codes(concept) if c.system != SNOMED]
-    texts.append(concept_text(concept) or "")
-    for text in texts:
-        if not text or (
-            "stage" not in text.lower() and not re.fullmatch(r"\s*[IV1-4]+[A-C]?\s*", text)
-        ):
-            continue
-        match = _STAGE_GROUP.search(text)
-        if match is not None:
-            return _ROMAN[match.group(1).upper()], text.strip()
-    return None
-
-
-def _stage_extent(group: int) -> Extent:
-    # Stage IV (any T, N1 or M1 in the AJCC soft-tissue and GIST schemes) is advanced; I-III
-    # have no distant metastasis.
-    return Extent.ADVANCED if group == 4 else Extent.LOCALIZED
 
 
 # --- Conditions ----------------------------------------------------------------------------------
@@ -293,18 +235,18 @@ def primary_condition_facts(resource: Mapping[str, Any], ref: str) -> list[Exten
     when = _onset(resource)
     for stage in as_list(resource.get("stage")):
         summary = as_dict(stage).get("summary")
-        m_value = m_category(summary)
+        m_value = staging.m_category(summary)
         if m_value is not None:
             extent = Extent.METASTATIC if m_value[0] == "M1" else Extent.LOCALIZED
             facts.append(
                 ExtentFact(extent, ExtentSource.CONDITION, m_value[0], ref, when, code=m_value[1])
             )
             continue
-        group = stage_group(summary)
+        group = staging.stage_group(summary)
         if group is not None:
             facts.append(
                 ExtentFact(
-                    _stage_extent(group[0]),
+                    staging.stage_extent(group[0]),
                     ExtentSource.CONDITION,
                     group[1],
                     ref,
@@ -354,56 +296,3 @@ def behaviour_fact(diagnosis: Diagnosis) -> ExtentFact | None:
         diagnosis.onset or diagnosis.recorded,
         code=diagnosis.code,
     )
-
-
-# --- staging Observations ------------------------------------------------------------------------
-
-
-def staging_kind(raw: Mapping[str, Any]) -> str | None:
-    """``"m"`` for an M-category Observation, ``"group"`` for a stage group, else ``None``."""
-    table = _table()
-    for code in concept_codes(raw.get("code")):
-        key = (code.system, code.code)
-        if key in table.m_codes:
-            return "m"
-        if key in table.stage_codes:
-            return "group"
-    return None
-
-
-def map_staging_observation(
-    resource: Mapping[str, Any], kind: str
-) -> tuple[ExtentFact | None, list[MappingIssue]]:
-    ref = reference_of(resource)
-    if as_str(resource.get("status")) in ("entered-in-error", "cancelled"):
-        return None, []
-    value = resource.get("valueCodeableConcept")
-    when = effective_date(resource)
-    if kind == "m":
-        m_value = m_category(value)
-        if m_value is not None:
-            extent = Extent.METASTATIC if m_value[0] == "M1" else Extent.LOCALIZED
-            label = m_value[1].display if m_value[1] and m_value[1].display else m_value[0]
-            return ExtentFact(extent, ExtentSource.STAGE, label, ref, when, code=m_value[1]), []
-    else:
-        group = stage_group(value)
-        if group is not None:
-            return (
-                ExtentFact(
-                    _stage_extent(group[0]),
-                    ExtentSource.STAGE,
-                    group[1],
-                    ref,
-                    when,
-                    code=next(concept_codes(value), None),
-                ),
-                [],
-            )
-    return None, [
-        MappingIssue(
-            "unmapped-value",
-            ref,
-            "staging value is neither an AJCC M category nor a stage group this service reads; "
-            "skipped",
-        )
-    ]

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from fhir_mapping import conditions, disease_status, extent, implications, procedures
+from fhir_mapping import conditions, disease_status, implications, procedures, staging
 from fhir_mapping.codes import LNC_REGION_STUDIED, LNC_VARIANT
 from fhir_mapping.tables import genomic_tests
 
@@ -43,7 +43,7 @@ def relevant_observation_codes() -> frozenset[str]:
             implications.CONSEQUENCE_CODE,
             *disease_status.STATUS_CODES,
             conditions.LNC_HISTOLOGY_OBSERVATION,
-            *extent.staging_observation_codes(),
+            *staging.staging_observation_codes(),
             procedures.SCT_RESIDUAL_TUMOUR_STAGE,
         }
     )
