@@ -6,7 +6,8 @@ element, and the rest of the resource is read. A resource whose *needed* element
 non-conformant (what was ordered, its status, whose it is), or that carries a
 ``modifierExtension`` or looks like another FHIR version, becomes a :class:`MappingIssue` and is
 skipped. Elements R4B does not know are dropped and reported. The mapping reads the cleaned dict
-afterwards.
+afterwards. Which elements are needed, and how a non-conformance is worded, is
+:mod:`fhir_mapping.conformance`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import orjson
 
 from fhir_mapping import prune, r4
 from fhir_mapping.codes import as_str, reference_of
+from fhir_mapping.conformance import describe, is_needed, path_text
 from fhir_mapping.issues import MappingIssue
 
 #: Resource types that only exist in other FHIR versions.
@@ -67,10 +69,6 @@ def _drop(raw: dict[str, Any], path: r4.Path) -> None:
         node.pop(path[-1], None)
 
 
-def _path_text(path: r4.Path) -> str:
-    return ".".join(str(p) for p in path) or "(root)"
-
-
 def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
     """A ``wrong-fhir-version`` issue if ``raw`` looks like a non-R4 resource (cheap check)."""
     ref = reference_of(raw)
@@ -87,124 +85,6 @@ def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
             f"elements {', '.join(markers)} belong to another FHIR version; skipped",
         )
     return None
-
-
-#: Top-level elements the medication mapping cannot do without: what was ordered, its status and
-#: whose order it is. A non-conformance there makes the order unreadable; any other element of a
-#: MedicationRequest/MedicationStatement is dropped when non-conformant (a dropped dose or date
-#: leaves that fact unknown, and no dose-based rule acts on an unknown dose).
-MEDICATION_NEEDED = frozenset(
-    {"resourceType", "status", "medicationCodeableConcept", "medicationReference", "subject"}
-)
-#: Elements of the other resource types whose loss cannot change a fact the rules use: dropped
-#: when non-conformant. Administrative elements no mapping reads, plus ``method``,
-#: ``dataAbsentReason`` and ``severity`` (never read) and ``note`` (read only for flagged
-#: text findings: a malformed note loses those, not the coded result). Every other element of
-#: those types (status, code, value, components, interpretation, dates, extensions) is needed.
-ADMINISTRATIVE = frozenset(
-    {
-        "meta",
-        "method",
-        "dataAbsentReason",
-        "severity",
-        "note",
-        "text",
-        "language",
-        "implicitRules",
-        "identifier",
-        "category",
-        "performer",
-        "issued",
-        "basedOn",
-        "partOf",
-        "encounter",
-        "specimen",
-        "device",
-        "referenceRange",
-        "hasMember",
-        "recorder",
-        "asserter",
-        "evidence",
-        "telecom",
-        "address",
-        "contact",
-        "communication",
-        "generalPractitioner",
-        "managingOrganization",
-        "photo",
-        "maritalStatus",
-        "link",
-    }
-)
-_MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
-
-
-def is_needed(rtype: str, element: str | int) -> bool:
-    """True if a non-conformance in top-level ``element`` makes a ``rtype`` resource unreadable."""
-    if not isinstance(element, str):
-        return True
-    if rtype in _MEDICATION_TYPES:
-        return element in MEDICATION_NEEDED
-    return element not in ADMINISTRATIVE
-
-
-#: pydantic error types -> what the element should have been.
-_EXPECTED = {
-    "list_type": "a list",
-    "string_type": "a string",
-    "string_pattern_mismatch": "a conformant string",
-    "dict_type": "an object",
-    "model_type": "an object",
-    "model_attributes_type": "an object",
-    "json_invalid": "an object",
-    "bool_type": "a boolean",
-    "bool_parsing": "a boolean",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "decimal_type": "a number",
-    "decimal_parsing": "a number",
-    "value_error": "a valid value",
-    "missing": "present",
-}
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "null" if value is None else "value"
-
-
-def _at(raw: Any, path: r4.Path) -> Any:
-    node = raw
-    for step in path:
-        if isinstance(node, Mapping) and isinstance(step, str):
-            node = node.get(step)
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]
-        else:
-            return None
-    return node
-
-
-def describe(raw: Mapping[str, Any], path: r4.Path, error_type: str) -> str:
-    """``category: object where a list is required`` (structure and types, never a value)."""
-    expected = _EXPECTED.get(error_type)
-    where = _path_text(path)
-    if expected is None:
-        return f"{where}: not a valid R4 value ({error_type})"
-    if expected == "present":
-        return f"{where}: required but absent"
-    return f"{where}: {_kind_of(_at(raw, path))} where {expected} is required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +266,7 @@ def _check(raw: Mapping[str, Any], ref: str) -> tuple[dict[str, Any] | None, lis
         MappingIssue(
             "unknown-element-dropped",
             ref,
-            f"element {_path_text(path)} is not defined in FHIR R4; dropped",
+            f"element {path_text(path)} is not defined in FHIR R4; dropped",
         )
         for path in result.unknown
     ]
