@@ -2,8 +2,9 @@
 
 All models forbid unknown keys (``extra="forbid"``) so that a misspelt key, or a YAML 1.1
 boolean such as a bare ``on:``, fails at load time instead of being ignored. Clinical content
-lives in ``rules/kb``; this module only declares its shape. Referential checks (predicates,
-value sets, citations, test cases) are done by :mod:`rules.loader`.
+lives in ``rules/kb``; this module only declares its shape: the rule files here, the KB-wide
+files (``sources.yaml``, ``meta.yaml``, ``valuesets/``) in :mod:`rules.kb_files`. Referential
+checks (predicates, value sets, citations, test cases) are done by :mod:`rules.loader`.
 """
 
 from __future__ import annotations
@@ -21,156 +22,60 @@ from pydantic import (
     model_validator,
 )
 
+from rules.kb_files import (
+    SEMVER_RE,
+    CodeEntry,
+    EvidenceLevel,
+    Histology,
+    Jurisdiction,
+    KbMeta,
+    Key,
+    OverrideReason,
+    Source,
+    SourcesFile,
+    Strict,
+    Text,
+    ValueSetFile,
+)
+
+#: The rule schema, and the KB-wide files' schema (:mod:`rules.kb_files`) re-exported.
+__all__ = [
+    "HOOKS",
+    "RULE_ID_RE",
+    "ActionSpec",
+    "CodeEntry",
+    "Criterion",
+    "Day",
+    "Dose",
+    "DrugOption",
+    "Evidence",
+    "EvidenceLevel",
+    "Histology",
+    "Hook",
+    "Indicator",
+    "Jurisdiction",
+    "KbMeta",
+    "Lifecycle",
+    "OverrideReason",
+    "RegulatoryNote",
+    "Review",
+    "Role",
+    "Rule",
+    "RuleId",
+    "Signoff",
+    "Source",
+    "SourcesFile",
+    "Then",
+    "ValueSetFile",
+    "slug",
+]
+
 RULE_ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-SEMVER_RE = r"^\d+\.\d+\.\d+$"
 
 RuleId = Annotated[str, StringConstraints(pattern=RULE_ID_RE)]
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([-.][a-z0-9]+)*$")]
-Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 Hook = Literal["patient-view", "order-select", "order-sign"]
 HOOKS: tuple[Hook, ...] = ("patient-view", "order-select", "order-sign")
 Indicator = Literal["info", "warning", "critical"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# sources.yaml
-
-
-class Source(Strict):
-    """One citable source. ``url`` is absolute; ``doi`` is the bare DOI (no resolver prefix)."""
-
-    key: Key
-    title: Text
-    publisher: Text
-    year: int = Field(ge=1900, le=2100)
-    kind: Literal[
-        "regulatory-label",
-        "label-copy",
-        "guideline",
-        "guideline-summary",
-        "randomised-trial",
-        "single-arm-trial",
-        "meta-analysis",
-        "review",
-        "case-report",
-        "cohort-study",
-        "laboratory-test-description",
-        "terminology",
-    ]
-    authors: Text | None = None
-    citation: Text | None = None
-    url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = None
-    doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
-    note: Text | None = None
-
-    @property
-    def link(self) -> str | None:
-        """The absolute address of the source: its URL, else its DOI resolver address."""
-        if self.url:
-            return self.url
-        if self.doi:
-            return f"https://doi.org/{self.doi}"
-        return None
-
-
-class SourcesFile(Strict):
-    sources: list[Source] = Field(min_length=1)
-
-
-# ---------------------------------------------------------------------------------------------
-# meta.yaml
-
-
-class EvidenceLevel(Strict):
-    id: Key
-    label: Text
-
-
-class Jurisdiction(Strict):
-    id: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,4}$")]
-    regulator: Text
-
-
-class Histology(Strict):
-    id: Key
-    label: Text
-    order: int = Field(ge=0)
-
-
-class KbMeta(Strict):
-    """KB-wide settings: the ordered evidence scale (strongest first) and site switches."""
-
-    kb_id: Key
-    version: Annotated[str, StringConstraints(pattern=SEMVER_RE)]
-    title: Text
-    evidence_levels: list[EvidenceLevel] = Field(min_length=2)
-    jurisdictions: list[Jurisdiction] = Field(min_length=1)
-    jurisdiction: str
-    unapproved_drug_presentation: Literal["annotate", "suppress"]
-    mapping_issue_policy: Literal["annotate"]
-    #: Site switch: ``show`` runs pending-review rules (their cards say "not yet clinically
-    #: reviewed"); ``hide`` runs only clinically signed-off (active) rules.
-    unreviewed_rules: Literal["show", "hide"] = "show"
-    override_reasons: list[OverrideReason] = Field(min_length=1)
-    histologies: list[Histology] = Field(min_length=1)
-
-    def level_rank(self, level: str) -> int:
-        """Position of ``level`` on the scale: 0 is the strongest evidence."""
-        for index, item in enumerate(self.evidence_levels):
-            if item.id == level:
-                return index
-        raise KeyError(level)
-
-    def level_label(self, level: str) -> str:
-        return self.evidence_levels[self.level_rank(level)].label
-
-    def histology_label(self, histology: str) -> str:
-        for item in self.histologies:
-            if item.id == histology:
-                return item.label
-        raise KeyError(histology)
-
-    def regulator(self, jurisdiction: str) -> str:
-        for item in self.jurisdictions:
-            if item.id == jurisdiction:
-                return item.regulator
-        raise KeyError(jurisdiction)
-
-
-class OverrideReason(Strict):
-    code: Key
-    display: Text
-
-
-# ---------------------------------------------------------------------------------------------
-# valuesets/<id>.yaml
-
-
-class CodeEntry(Strict):
-    system: Annotated[str, StringConstraints(pattern=r"^(https?://|urn:)\S+$")]
-    code: Text
-    display: Text
-
-
-class ValueSetFile(Strict):
-    """A code list. ``kind: drug`` sets also name the ordering display; ``test`` sets a test."""
-
-    id: Key
-    version: Annotated[str, StringConstraints(pattern=SEMVER_RE)]
-    kind: Literal["drug", "drug-group", "diagnosis", "gene", "variant", "test", "other"]
-    title: Text
-    display: Text | None = None
-    sources: list[Key] = Field(min_length=1)
-    codes: list[CodeEntry] = Field(default_factory=list)
-    names: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9 +/.\-]*$")]] = Field(
-        default_factory=list
-    )
-    includes: list[Key] = Field(default_factory=list)
-    note: Text | None = None
 
 
 # ---------------------------------------------------------------------------------------------
