@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -36,14 +37,19 @@ def _start(command: str, config: Path, port: int) -> subprocess.Popen[bytes] | N
         [command, "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
     )
     deadline = time.monotonic() + START_TIMEOUT_S
-    while process.poll() is None and time.monotonic() < deadline:
-        try:
-            url = f"http://127.0.0.1:{port}/fhir/metadata"
-            if requests.get(url, timeout=1).status_code == 200:
-                return process
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
+    try:
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{port}/fhir/metadata"
+                if requests.get(url, timeout=1).status_code == 200:
+                    return process
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) while waiting: the half-started server goes too
+        _stop(process)
+        raise
     _stop(process)
     return None
 
@@ -58,7 +64,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a supervisor, a test harness) stops the FHIR server like Ctrl-C does,
+    so that sekmet is never left running on the port after this wrapper is gone."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--data", type=Path, default=Path("data/sekmet"))
@@ -81,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         "simulator: {enabled: false}\nlog_inbound: false\n"
     )
     loading_port = _free_loopback_port()
-    loader = _start(command, config, loading_port)
+    try:
+        loader = _start(command, config, loading_port)
+    except KeyboardInterrupt:
+        return 0
     if loader is None:
         print("fhir-demo: the FHIR server did not start", file=sys.stderr)
         return 2
@@ -95,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         _stop(loader)
     if status != 0:
         return status
-    server = _start(command, config, args.port)
+    try:
+        server = _start(command, config, args.port)
+    except KeyboardInterrupt:
+        return 0
     if server is None:
         print(f"fhir-demo: the FHIR server did not start on port {args.port}", file=sys.stderr)
         return 2

@@ -186,3 +186,6 @@ def test_the_demo_fhir_server_answers_only_once_its_patients_are_loaded(tmp_path
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # SIGTERM to the wrapper stops the FHIR server it started: nothing answers on the port
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/metadata", timeout=2)
