@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from fhir_mapping.codes import as_dict, as_list, as_str, concept_codes
+from fhir_mapping.codes import as_decimal, as_dict, as_list, as_str, concept_codes
 from fhir_mapping.products import DoseLimit, product_table
 from rules.patient import Dose
 
@@ -69,13 +69,8 @@ _TIMING_CODES = {"QD": Decimal(1), "BID": Decimal(2), "TID": Decimal(3), "QID": 
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() and abs(result) < _MAX_VALUE else None
+    result = as_decimal(value)
+    return result if result is not None and abs(result) < _MAX_VALUE else None
 
 
 def _per_day(timing: Mapping[str, Any]) -> Decimal | None:

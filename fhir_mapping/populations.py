@@ -21,7 +21,7 @@ Only final, amended or corrected Observations are read; anything else becomes a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fhir_mapping.codes import (
@@ -29,6 +29,7 @@ from fhir_mapping.codes import (
     CONDITION_VER_STATUS,
     LOINC,
     SNOMED,
+    as_decimal,
     as_dict,
     as_list,
     as_str,
@@ -176,13 +177,8 @@ def map_pregnancy_observation(
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() and number >= 0 else None
+    number = as_decimal(value)
+    return number if number is not None and number >= 0 else None
 
 
 def _unit(quantity: Mapping[str, Any], lab: LabKind) -> str | None:
