@@ -351,6 +351,7 @@ class Case:
     expect: str
     indicator: str | None = None
     summary_contains: tuple[str, ...] = ()
+    findings_contain: tuple[str, ...] = ()
     actions: tuple[dict[str, Any], ...] = ()
     contraindicated: tuple[str, ...] = ()
     recommended: bool | None = None
@@ -362,7 +363,7 @@ class Case:
 
 
 _CASE_KEYS = {"name", "hook", "as_of", "patient", "expect", "indicator", "summary_contains",
-              "actions", "contraindicated", "recommended"}  # fmt: skip
+              "findings_contain", "actions", "contraindicated", "recommended"}  # fmt: skip
 
 
 def load_case_file(path: Path) -> list[Case]:
@@ -384,6 +385,7 @@ def load_case_file(path: Path) -> list[Case]:
                 expect=raw["expect"],
                 indicator=raw.get("indicator"),
                 summary_contains=tuple(raw.get("summary_contains", [])),
+                findings_contain=tuple(raw.get("findings_contain", [])),
                 actions=tuple(raw.get("actions", [])),
                 contraindicated=tuple(raw.get("contraindicated", [])),
                 recommended=raw.get("recommended"),

@@ -50,6 +50,9 @@ def test_rule_case(case: Case) -> None:
         assert rec.indicator == case.indicator
     for text in case.summary_contains:
         assert text.lower() in rec.summary.lower(), f"summary lacks {text!r}: {rec.summary}"
+    facts = " | ".join(f.text for f in rec.findings).lower()
+    for text in case.findings_contain:
+        assert text.lower() in facts, f"findings lack {text!r}: {facts}"
     for expected in case.actions:
         assert _action_matches(expected, rec), f"missing action {expected} in {rec.actions}"
     got = {d.id for d in rec.contraindicated}
