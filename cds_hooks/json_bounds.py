@@ -2,15 +2,17 @@
 or object, and the total number of values.
 
 The work a request may cause is bounded before any of it is spent walking or validating the
-parsed value. orjson parses at C speed; the structural checks run on the raw bytes with
-``bytes.translate`` / ``replace`` / ``split`` and one regular expression per nesting level, so
-their cost is linear in the body size and small next to the parse itself.
+parsed value. orjson parses at C speed; the string-length check runs on the raw bytes
+(``bytes.split``), and the structural bounds on the parsed value one nesting level at a time
+with ``gc.get_referents`` (a C loop over every container of a level), so their cost is a few
+percent of the parse itself.
 """
 
 from __future__ import annotations
 
-import re
+import gc
 from dataclasses import dataclass
+from itertools import compress, repeat
 from typing import Any
 
 import orjson
@@ -29,12 +31,12 @@ class JsonLimits:
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """What the byte-level scan saw.
+    """The structure of a parsed JSON value.
 
-    ``depth`` is capped at the depth limit plus one; ``max_items`` counts the members of the
-    largest array or object (an empty container counts as 1); ``values`` is
-    ``1 + sum(max(len(container), 1))`` over all containers: every value once, every empty
-    container once more.
+    ``depth`` is the nesting of arrays and objects, capped at the depth limit plus one;
+    ``max_items`` counts the members of the largest array or object (an empty container
+    counts as 1); ``values`` is ``1 + sum(max(len(container), 1))`` over all containers: every
+    value once, every empty container once more.
     """
 
     depth: int
@@ -58,9 +60,9 @@ def parse_json(raw: bytes, limits: JsonLimits) -> Any:
         limits.max_string_length
     ):
         raise InvalidJson("A JSON string is longer than this service accepts.")
-    if within(raw, limits):
+    if within(value, limits):
         return value
-    shape = measure(raw, limits.max_depth, limits.max_items)
+    shape = measure(value, limits.max_depth, limits.max_items)
     if shape.depth > limits.max_depth:
         raise InvalidJson("The request body nests deeper than this service accepts.")
     if shape.max_items > limits.max_items:
@@ -76,12 +78,72 @@ def parse_json(raw: bytes, limits: JsonLimits) -> Any:
     return value
 
 
-# Byte-level checks on a body the parser has already accepted as valid JSON.
-_NOT_STRUCTURE = bytes(range(256)).translate(None, b'{}[]",')
-# Valid JSON nests its brackets properly, so objects and arrays can be counted as one kind.
-_ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
-# An innermost container of the skeleton: its own commas only.
-_INNERMOST = re.compile(rb"\[,*\]")
+# The structural bounds walk the parsed value level by level. ``gc.get_referents`` of a list
+# gives its items, of a dict its values (and, for some dict layouts, its keys too, which are
+# strings); strings, numbers, booleans and None give nothing. So the children of a whole level
+# are one C call, and strings are never looked at.
+_CONTAINERS = (dict, list)
+
+
+def _containers(level: list[Any]) -> list[Any]:
+    return list(compress(level, map(isinstance, level, repeat(_CONTAINERS))))
+
+
+def measure(value: Any, max_depth: int, max_items: int | None = None) -> Shape:
+    """Depth, largest container and value count of a parsed JSON ``value``.
+
+    The walk stops after ``max_depth + 1`` levels, or as soon as a container exceeds
+    ``max_items`` (the value count then covers the levels walked).
+    """
+    containers = _containers([value])
+    depth = largest = 0
+    values = 1
+    while containers and depth <= max_depth:
+        sizes = list(map(len, containers))
+        largest = max(largest, max(sizes) or 1)
+        values += sum(sizes) + sizes.count(0)
+        depth += 1
+        if max_items is not None and largest > max_items:
+            break
+        containers = _containers(gc.get_referents(*containers))
+    return Shape(depth, largest, values)
+
+
+def within(value: Any, limits: JsonLimits) -> bool:
+    """True when the parsed JSON ``value`` is within the depth, items and values limits: the
+    same verdict as :func:`measure`, several times cheaper (False sends :func:`parse_json` to
+    :func:`measure`, which says which limit is exceeded).
+
+    Each level is only the list of the previous level's children, built in C; nothing is
+    called per value. A level with children holds a container, so the number of such levels
+    is the depth (plus one when the last level holds an empty container). The containers of a
+    level hold at most as many items as the next level has entries, so they are counted one by
+    one only when that exceeds ``max_items``; likewise every value and every empty container
+    is an entry of some level, so the values are counted exactly only when twice the entries
+    exceed ``max_values``.
+    """
+    if limits.max_items < 1:  # an empty container counts as one item
+        return not _containers([value])
+    level: list[Any] = [value]
+    entries = 1
+    depth = 0
+    while True:
+        below = gc.get_referents(*level)
+        if not below:
+            break
+        depth += 1
+        if depth > limits.max_depth:
+            return False
+        crowded = len(below) > limits.max_items
+        if crowded and max(map(len, _containers(level))) > limits.max_items:
+            return False
+        entries += len(below)
+        level = below
+    if depth == limits.max_depth and _containers(level):
+        return False  # an empty container one level deeper
+    if 2 * entries <= limits.max_values:
+        return True
+    return measure(value, limits.max_depth).values <= limits.max_values
 
 
 def _unescape_quotes(raw: bytes) -> bytes:
@@ -89,78 +151,6 @@ def _unescape_quotes(raw: bytes) -> bytes:
     if b"\\" not in raw:
         return raw
     return raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-
-
-def _skeleton(raw: bytes) -> bytes:
-    """Brackets and commas outside strings, braces written as brackets."""
-    skeleton = _unescape_quotes(raw).translate(_ONE_BRACKET_KIND, _NOT_STRUCTURE)
-    # Empty strings go first (most strings hold no bracket or comma); removing two adjacent
-    # quotes never changes which of the remaining characters are inside a string.
-    skeleton = skeleton.replace(b'""', b"")
-    if b'"' in skeleton:
-        skeleton = b"".join(skeleton.split(b'"')[::2])
-    return skeleton
-
-
-def measure(raw: bytes, max_depth: int, max_items: int | None = None) -> Shape:
-    """Depth, largest container and value count of valid JSON ``raw``.
-
-    Each pass removes the innermost level of containers (a removed container leaves its
-    place between its parent's commas, so the parent's item count is unchanged). The scan
-    stops after ``max_depth + 1`` levels, or as soon as a container exceeds ``max_items``.
-    """
-    skeleton = _skeleton(raw)
-    values = 1 + skeleton.count(b",") + skeleton.count(b"[")
-    depth = 0
-    largest = 0
-    while skeleton and depth <= max_depth:
-        inner = _INNERMOST.findall(skeleton)
-        if not inner:  # unbalanced: cannot happen for valid JSON
-            return Shape(max_depth + 1, largest, values)
-        largest = max(largest, max(map(len, inner)) - 1)
-        depth += 1
-        if max_items is not None and largest > max_items:
-            break
-        skeleton = _INNERMOST.sub(b"", skeleton)
-    return Shape(depth, largest, values)
-
-
-def within(raw: bytes, limits: JsonLimits) -> bool:
-    """True when valid JSON ``raw`` is within the depth, items and values limits: the same
-    verdict as :func:`measure`, several times cheaper on the bodies hook calls carry (False
-    sends :func:`parse_json` to :func:`measure`, which says which limit is exceeded).
-
-    A container holds at most ``values - 1`` items, so below that no container is counted.
-    Otherwise a container with more than ``max_items`` items shows, once its children are
-    removed, as a run of at least ``max_items`` commas (and such a run only occurs inside one
-    container), so a substring test per level replaces the per-container counts. The depth is
-    the number of levels removed before the skeleton is empty; with the commas gone, a level
-    is removed by ``bytes.replace``.
-    """
-    skeleton = _skeleton(raw)
-    values = 1 + skeleton.count(b",") + skeleton.count(b"[")
-    if values > limits.max_values:
-        return False
-    if values - 1 <= limits.max_items:
-        brackets = skeleton.replace(b",", b"")
-        for _ in range(limits.max_depth):
-            if not brackets:
-                return True
-            brackets = brackets.replace(b"[]", b"")
-        return not brackets
-    long_run = b"," * limits.max_items
-    for _ in range(limits.max_depth):
-        if not skeleton:
-            return True
-        if long_run in skeleton:
-            return False
-        skeleton = _INNERMOST.sub(b"", skeleton)
-    return not skeleton
-
-
-def json_depth_exceeds(raw: bytes, max_depth: int) -> bool:
-    """True when containers nest deeper than ``max_depth`` (brackets inside strings ignored)."""
-    return measure(raw, max_depth).depth > max_depth
 
 
 def longest_json_string(raw: bytes) -> int:

@@ -1,4 +1,4 @@
-"""The byte-level JSON bounds agree with a walk over the parsed value, for any JSON."""
+"""The JSON bounds (a level-by-level walk in C) agree with a recursive walk, for any JSON."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,6 @@ from hypothesis import strategies as st
 from cds_hooks.errors import InvalidJson
 from cds_hooks.json_bounds import (
     JsonLimits,
-    json_depth_exceeds,
     longest_json_string,
     measure,
     parse_json,
@@ -50,7 +50,7 @@ def longest(value: Any) -> int:
 @given(JSON, st.integers(min_value=0, max_value=8), st.booleans())
 def test_depth_check_matches_the_parsed_structure(value, limit, ascii_only):
     raw = json.dumps(value, ensure_ascii=ascii_only).encode()
-    assert json_depth_exceeds(raw, limit) == (depth(value) > limit)
+    assert (measure(orjson.loads(raw), limit).depth > limit) == (depth(value) > limit)
 
 
 PLAIN_JSON = st.recursive(
@@ -68,9 +68,12 @@ def test_longest_string_is_the_longest_utf8_string(value):
 
 
 def test_brackets_inside_strings_do_not_count():
+    limits = JsonLimits(10_000, 1, 10_000, 100, 1000)
     raw = json.dumps({"note": '[[[[[[[[[[ {{{{{{ " ]]]] \\'}).encode()
-    assert not json_depth_exceeds(raw, 1)
-    assert json_depth_exceeds(json.dumps([[["x"]]]).encode(), 2)
+    assert parse_json(raw, limits)["note"].startswith("[[[")
+    with pytest.raises(InvalidJson) as refused:
+        parse_json(json.dumps([["x"]]).encode(), limits)
+    assert "nests deeper" in refused.value.message
 
 
 def shape_of(value: Any) -> tuple[int, int]:
@@ -90,7 +93,7 @@ def shape_of(value: Any) -> tuple[int, int]:
 @given(JSON, st.booleans())
 def test_item_and_value_counts_match_the_parsed_structure(value, ascii_only):
     raw = json.dumps(value, ensure_ascii=ascii_only).encode()
-    shape = measure(raw, 64)
+    shape = measure(orjson.loads(raw), 64)
     assert (shape.max_items, shape.values) == shape_of(value)
 
 
@@ -138,11 +141,11 @@ def test_a_large_realistic_hook_call_is_within_the_bounds():
 )
 def test_the_fast_bounds_check_agrees_with_measure(value, ascii_only, depth, items, values):
     """parse_json's fast path (``within``) accepts exactly what the exact measure accepts."""
-    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
-    shape = measure(raw, 64)
+    parsed = orjson.loads(json.dumps(value, ensure_ascii=ascii_only).encode())
+    shape = measure(parsed, 64)
     limits = JsonLimits(10_000, depth, 10_000, items, values)
     exact = shape.depth <= depth and shape.max_items <= items and shape.values <= values
-    assert within(raw, limits) == exact
+    assert within(parsed, limits) == exact
 
 
 @pytest.mark.parametrize("size", [200, 1000])
@@ -150,13 +153,14 @@ def test_the_bench_bodies_pass_the_fast_bounds_check(size):
     from bench.workloads import order_sign_body
 
     raw = json.dumps(order_sign_body(size)).encode()
-    shape = measure(raw, 64)
-    assert within(raw, LIMITS)
+    parsed = orjson.loads(raw)
+    shape = measure(parsed, 64)
+    assert within(parsed, LIMITS)
     for limits in (
         JsonLimits(5_000_000, 64, 1_000_000, shape.max_items - 1, 300_000),
         JsonLimits(5_000_000, shape.depth - 1, 1_000_000, 10_000, 300_000),
         JsonLimits(5_000_000, 64, 1_000_000, 10_000, shape.values - 1),
     ):
-        assert not within(raw, limits)
+        assert not within(parsed, limits)
         with pytest.raises(InvalidJson):
             parse_json(raw, limits)
