@@ -146,13 +146,18 @@ def parse_icdo3_morphology(code: str) -> tuple[str, str | None] | None:
 
 
 # ``type(x) is dict`` first: parsed JSON is plain dicts, and isinstance() against the Mapping
-# ABC costs several times more on these hot paths.
+# ABC costs several times more on these hot paths (a Python-level ``__instancecheck__``), so
+# the other JSON types (absent elements above all: ``None``) are turned away before it.
+_JSON_SCALARS = frozenset({type(None), str, list, int, float, bool})
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def as_dict(value: Any) -> Mapping[str, Any]:
-    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+    kind = type(value)
+    if kind is dict:
+        return value  # type: ignore[no-any-return]
+    return value if kind not in _JSON_SCALARS and isinstance(value, Mapping) else _EMPTY
 
 
 def as_list(value: Any) -> list[Any]:
@@ -176,19 +181,27 @@ def as_decimal(value: Any) -> Decimal | None:
 
 def codings(concept: Any) -> Iterator[Mapping[str, Any]]:
     for coding in as_list(as_dict(concept).get("coding")):
-        if type(coding) is dict or isinstance(coding, Mapping):
+        if type(coding) is dict or (
+            type(coding) not in _JSON_SCALARS and isinstance(coding, Mapping)
+        ):
             yield coding
 
 
 def concept_codes(concept: Any) -> Iterator[Code]:
     """Every coding of a CodeableConcept with a system and code, systems normalised."""
-    if not (type(concept) is dict or isinstance(concept, Mapping)):
+    if not (
+        type(concept) is dict
+        or (type(concept) not in _JSON_SCALARS and isinstance(concept, Mapping))
+    ):
         return
     items = concept.get("coding")
     if not isinstance(items, list):
         return
     for coding in items:
-        if not (type(coding) is dict or isinstance(coding, Mapping)):
+        if not (
+            type(coding) is dict
+            or (type(coding) not in _JSON_SCALARS and isinstance(coding, Mapping))
+        ):
             continue
         system = coding.get("system")
         code = coding.get("code")
@@ -207,13 +220,19 @@ def first_code(concept: Any, system: str) -> Code | None:
 
 def has_code(concept: Any, system: str, code: str) -> bool:
     """Like ``any(... for c in concept_codes(concept))`` without building Code objects (hot)."""
-    if not (type(concept) is dict or isinstance(concept, Mapping)):
+    if not (
+        type(concept) is dict
+        or (type(concept) not in _JSON_SCALARS and isinstance(concept, Mapping))
+    ):
         return False
     items = concept.get("coding")
     if not isinstance(items, list):
         return False
     for coding in items:
-        if not (type(coding) is dict or isinstance(coding, Mapping)):
+        if not (
+            type(coding) is dict
+            or (type(coding) not in _JSON_SCALARS and isinstance(coding, Mapping))
+        ):
             continue
         value = coding.get("code")
         raw_system = coding.get("system")

@@ -171,6 +171,10 @@ def _stop_reason(
 ) -> tuple[StopReason | None, Code | None]:
     if status not in (TherapyStatus.STOPPED, TherapyStatus.COMPLETED):
         return None, None
+    if not any(reasons):  # no reason given (every cycle order but the last)
+        return (
+            StopReason.COMPLETED if status is TherapyStatus.COMPLETED else StopReason.UNKNOWN
+        ), None
     for concept in reasons:
         for code in concept_codes(concept):
             if code.system != SNOMED:
@@ -219,9 +223,14 @@ def _intent_of(concept: Any) -> TreatmentIntent | None:
     return None
 
 
+_INTENT_ELEMENTS = frozenset({"extension", "courseOfTherapyType", "reasonCode", "reasonReference"})
+
+
 def _intent(resource: Mapping[str, Any]) -> TreatmentIntent | None:
     """Treatment intent: the mCODE treatment-intent extension (any url naming "intent"), then
     ``courseOfTherapyType``, then the wording of ``reasonCode`` / ``reasonReference.display``."""
+    if _INTENT_ELEMENTS.isdisjoint(resource.keys()):
+        return None  # none of them: most orders
     for ext in as_list(resource.get("extension")):
         ext_map = as_dict(ext)
         if "intent" not in (as_str(ext_map.get("url")) or "").lower():
@@ -254,6 +263,8 @@ def _dates(resource: Mapping[str, Any]) -> tuple[PartialDate | None, PartialDate
     start = end = None
     for dosage in as_list(resource.get("dosageInstruction")):
         bounds = as_dict(as_dict(as_dict(dosage).get("timing")).get("repeat")).get("boundsPeriod")
+        if bounds is None:
+            continue
         start = start or period_start(bounds)
         end = end or period_end(bounds)
     return start or parse_date(resource.get("authoredOn")), end

@@ -71,8 +71,13 @@ def _drop(raw: dict[str, Any], path: r4.Path) -> None:
 
 def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
     """A ``wrong-fhir-version`` issue if ``raw`` looks like a non-R4 resource (cheap check)."""
-    ref = reference_of(raw)
     rtype = as_str(raw.get("resourceType")) or ""
+    markers_of_type = OTHER_VERSION_ELEMENTS.get(rtype)
+    if rtype not in OTHER_VERSION_TYPES and (
+        markers_of_type is None or markers_of_type.isdisjoint(raw.keys())
+    ):
+        return None  # the common case, decided without building the reference
+    ref = reference_of(raw)
     if rtype in OTHER_VERSION_TYPES:
         return MappingIssue(
             "wrong-fhir-version", ref, f"{rtype} is not an R4 resource type; skipped"
@@ -142,7 +147,7 @@ class VerdictCache:
     resource costs ~5 us (measured with ``bench/profile_mapping.py``), so a hit is ~60x cheaper
     than validating again.
 
-    The key is ``blake2b(<JSON text of the resource>, key=<random per process>,
+    The key is ``blake2b(<JSON text of the resource>, key=<random per process>, person="j",
     digest_size=16)``, the JSON text written by orjson at C speed (~2 us for a resource, about a
     quarter of ``pickle.dumps``). JSON text keeps key order (which fixes the order of the
     reported issues, so a hit reproduces exactly what a miss would report) and tells ``1`` from
@@ -150,9 +155,9 @@ class VerdictCache:
     is computed on the JSON form itself (``orjson.loads`` of the same text): the verdict is a
     pure function of the text the key is derived from. A resource orjson cannot write (a
     non-string key, an integer beyond 64 bits, an odd object) is keyed by its pickle instead,
-    under another prefix; one that cannot be pickled either is checked without the cache. The
-    bytes are hashed and dropped. The random key makes digests meaningless outside this
-    process.
+    under another personalisation ("p"); one that cannot be pickled either is checked without
+    the cache. The bytes are hashed and dropped. The random key makes digests meaningless
+    outside this process.
 
     No patient data is stored: the cache holds 16-byte digests and :class:`Verdict` values
     (booleans, element paths such as ``("component", 0, "foo")`` and pydantic error types).
@@ -171,32 +176,44 @@ class VerdictCache:
     def _text(self, raw: Mapping[str, Any]) -> tuple[bytes | None, bool]:
         """The bytes the key is derived from, and whether they are JSON text."""
         try:
-            return b"j" + orjson.dumps(raw), True
+            return orjson.dumps(raw), True
         except (TypeError, orjson.JSONEncodeError):
             pass
         try:
-            return b"p" + pickle.dumps(raw, protocol=5), False
+            return pickle.dumps(raw, protocol=5), False
         except Exception:
             return None, False
 
-    def key(self, raw: Mapping[str, Any]) -> bytes | None:
-        data, _ = self._text(raw)
-        if data is None:
-            return None
-        return hashlib.blake2b(data, key=self._secret, digest_size=16).digest()
+    def _digest(self, data: bytes, is_json: bool) -> bytes:
+        # The two kinds of text are told apart by the personalisation parameter (no copy of
+        # the text with a prefix byte).
+        return hashlib.blake2b(
+            data, key=self._secret, person=b"j" if is_json else b"p", digest_size=16
+        ).digest()
 
-    def verdict(self, raw: Mapping[str, Any]) -> Verdict:
+    def key(self, raw: Mapping[str, Any]) -> bytes | None:
         data, is_json = self._text(raw)
         if data is None:
+            return None
+        return self._digest(data, is_json)
+
+    def verdict(self, raw: Mapping[str, Any], json_text: bytes | None = None) -> Verdict:
+        """``json_text``: ``orjson.dumps(raw)`` when the caller has it already."""
+        if json_text is not None:
+            data: bytes | None = json_text
+            is_json = True
+        else:
+            data, is_json = self._text(raw)
+        if data is None:
             return _judge(raw)
-        key = hashlib.blake2b(data, key=self._secret, digest_size=16).digest()
+        key = self._digest(data, is_json)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return found
-        verdict = _judge(orjson.loads(data[1:]) if is_json else raw)
+        verdict = _judge(orjson.loads(data) if is_json else raw)
         with self._lock:
             self.misses += 1
             self._entries[key] = verdict
@@ -228,17 +245,25 @@ def check_resource(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[
     version_issue = other_version(raw)
     if version_issue is not None:
         return None, [version_issue]
-    projection = prune.project(raw)
-    if projection.resource is not raw:
-        cleaned, issues = _check(projection.resource, ref)
-        if cleaned is not None:
-            issues.extend(prune.truncation_issues(ref, projection.truncated))
-        return cleaned, issues
-    return _check(raw, ref)
+    try:
+        # Written once: the bulk test and the verdict's key both read it.
+        json_text: bytes | None = orjson.dumps(raw)
+    except (TypeError, orjson.JSONEncodeError):
+        json_text = None
+    if json_text is not None and prune.is_bulky(json_text):
+        projection = prune.project(raw)
+        if projection.resource is not raw:
+            cleaned, issues = _check(projection.resource, ref)
+            if cleaned is not None:
+                issues.extend(prune.truncation_issues(ref, projection.truncated))
+            return cleaned, issues
+    return _check(raw, ref, json_text)
 
 
-def _check(raw: Mapping[str, Any], ref: str) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
-    verdict = VERDICTS.verdict(raw)
+def _check(
+    raw: Mapping[str, Any], ref: str, json_text: bytes | None = None
+) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
+    verdict = VERDICTS.verdict(raw, json_text)
     if verdict.modifier_extension or verdict.validation is None:
         return None, [
             MappingIssue(

@@ -37,7 +37,10 @@ def says_not_tolerated(text: str | None) -> bool:
 
 def note_text(resource: Mapping[str, Any]) -> str | None:
     """The notes of a resource that say the drug was not tolerated, shortened, or ``None``."""
-    texts = [as_str(as_dict(n).get("text")) for n in as_list(resource.get("note"))]
+    notes = resource.get("note")
+    if not notes:
+        return None
+    texts = [as_str(as_dict(n).get("text")) for n in as_list(notes)]
     hits = [" ".join(t.split()) for t in texts if t and says_not_tolerated(t)]
     return short("; ".join(hits)) if hits else None
 
