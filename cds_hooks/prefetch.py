@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -60,6 +61,7 @@ def resolve(
     context: Mapping[str, Any],
     client: FhirClient | None,
     executor: Executor | None = None,
+    as_of: date | None = None,
 ) -> PrefetchResult:
     result = PrefetchResult()
     to_fetch: list[tuple[PrefetchSpec, str]] = []
@@ -102,6 +104,8 @@ def resolve(
             _unavailable(spec, "template-token-without-value")
             result.sources[spec.key] = "unavailable"
             continue
+        if spec.fetch_since_days is not None and as_of is not None and "?" in query:
+            query += f"&date=ge{(as_of - timedelta(days=spec.fetch_since_days)).isoformat()}"
         to_fetch.append((spec, query))
     if not to_fetch:
         return result

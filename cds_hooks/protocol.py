@@ -189,15 +189,16 @@ class CdsCore:
     ) -> tuple[CdsResponse, dict[str, Any]]:
         request = self.parse_request(definition, parse_json(raw, self.limits))
         client = self.fhir_client_for(request, identity)
+        as_of = self.clock()
         resolved = resolve(
-            definition.prefetch, request.prefetch, request.context, client, self.executor
+            definition.prefetch, request.prefetch, request.context, client, self.executor, as_of
         )
         ctx = CallContext(
             service=definition,
             request=request,
             context=request.context,
             prefetch=resolved.data,
-            as_of=self.clock(),
+            as_of=as_of,
             kb=self.kb,
             settings=self.settings,
         )

@@ -49,6 +49,10 @@ class PrefetchSpec:
     searchset: bool = True
     # False: used when the client prefetches it, never fetched back from the FHIR server.
     fetch_if_missing: bool = True
+    # When the service runs the search itself: only resources dated within this many days
+    # before the call's date (``&date=ge...``); ``None``: no date filter. Prefetch templates
+    # cannot express a relative date in CDS Hooks 2.0.
+    fetch_since_days: int | None = None
 
 
 Handler = Callable[["CallContext"], list[Card]]

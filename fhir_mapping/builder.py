@@ -94,6 +94,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         self.intolerances: list[DrugIntolerance] = []
         self.pregnancy: list[PregnancyRecord] = []
         self.labs: list[LabResult] = []
+        self.labs_searched = True
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -359,6 +360,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             recorded_intolerances=tuple(self.intolerances),
             pregnancy=tuple(self.pregnancy),
             labs=tuple(self.labs),
+            labs_searched=self.labs_searched,
             gist_risk=tuple(
                 gist_risk.assessments(
                     self.risk_factors, gist_risk.gist_site(self.diagnoses, self.gist_site_texts)

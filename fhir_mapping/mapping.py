@@ -47,10 +47,14 @@ _KNOWN_TYPES = frozenset(
 _QUIET_TYPES = frozenset({"Practitioner", "Organization"})
 
 
-def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> MappingResult:
+def map_prefetch(
+    prefetch: Mapping[str, Any], context: Mapping[str, Any], *, labs_searched: bool = True
+) -> MappingResult:
     """Map raw prefetch values (resources, searchset Bundles, OperationOutcomes or None) and the
     hook context (patientId, draftOrders, selections) to the patient model.
 
+    ``labs_searched``: False when the caller could not obtain the search for pregnancy status
+    and organ-function results, so that their absence here is not evidence of their absence.
     Never raises on bad data: every problem becomes a :class:`MappingIssue`.
     """
     if not isinstance(prefetch, Mapping):
@@ -59,6 +63,7 @@ def map_prefetch(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Map
         context = {}
     collected = collect(prefetch, context)
     builder = PatientBuilder(collected, as_str(context.get("patientId")))
+    builder.labs_searched = labs_searched
     draft_refs = {reference_of(d) for d in collected.drafts}
 
     # Pre-filter pass (once per resource, before anything expensive): unrelated Observations

@@ -12,7 +12,8 @@ Read here (codes verified, see ``rules/kb/CHANGELOG.md`` 1.12.0):
 * Laboratory results: LOINC 1975-2 total bilirubin, 1742-6 ALT, 1920-8 AST (serum or
   plasma), 2164-2 measured 24-hour creatinine clearance and 35591-7 creatinine clearance
   predicted by Cockcroft-Gault. The upper limit of normal is the Observation's own
-  ``referenceRange.high``; none is ever assumed. eGFR codes are not read: the labels' renal
+  ``referenceRange.high``; none is ever assumed (a missing one is reported for total bilirubin,
+  the only result whose ULN a rule reads). eGFR codes are not read: the labels' renal
   bands are creatinine clearance.
 
 Only final, amended or corrected Observations are read; anything else becomes a mapping issue.
@@ -223,7 +224,9 @@ def map_lab(raw: Mapping[str, Any], lab: LabKind) -> tuple[LabResult | None, lis
             if number is not None and high_unit == unit:
                 uln = number
                 break
-        if uln is None:
+        if uln is None and lab is LabKind.BILIRUBIN_TOTAL:
+            # Only the bilirubin ULN is read (hepatic categories); a missing ALT/AST range
+            # changes no card and would crowd the card's data-quality line for nothing.
             issues.append(
                 MappingIssue(
                     "missing-reference-range",

@@ -107,6 +107,9 @@ class Patient:
     # Special populations (rules.populations): pregnancy records and organ-function labs.
     pregnancy: tuple[PregnancyRecord, ...] = ()
     labs: tuple[LabResult, ...] = ()
+    # False when the search for pregnancy status and organ-function results was neither sent
+    # nor obtainable: a result missing from ``labs`` may then still exist in the record.
+    labs_searched: bool = True
 
     # -- diagnoses ---------------------------------------------------------------------------
 

@@ -250,7 +250,10 @@ class BaselineParams(Params):
 
 @predicate("liver_tests_missing", BaselineParams, yields_order=True)
 def liver_tests_missing(ctx: Context, a: BaselineParams) -> Findings:
-    """A draft order of the drug while ALT, AST or total bilirubin has no result in the window."""
+    """A draft order of the drug while ALT, AST or total bilirubin has no result in the window.
+
+    Worded as "not sent or found", never as absent from the record; when the laboratory search
+    could not be run at all (``labs_searched`` False) the finding says so."""
     drafts = [d for d in _considered_drafts(ctx) if exposure_matches(ctx, a.drug, d)]
     if not drafts:
         return ()
@@ -259,7 +262,19 @@ def liver_tests_missing(ctx: Context, a: BaselineParams) -> Findings:
         return ()
     names = ", ".join(LAB_NAMES[k] for k in missing)
     found: list[Finding] = [_draft_finding(d) for d in drafts]
-    found.append(Finding(f"No result in the {a.window_days} days before this order: {names}"))
+    if ctx.patient.labs_searched:
+        found.append(
+            Finding(
+                f"No result sent or found for the {a.window_days} days before this order: {names}"
+            )
+        )
+    else:
+        found.append(
+            Finding(
+                f"Not sent, and the search for laboratory results could not be run (results may "
+                f"exist in the record): {names}"
+            )
+        )
     found.extend(
         Finding(f"On record: {_lab_text(lab)}", lab.source_ref)
         for k in _LIVER_TESTS

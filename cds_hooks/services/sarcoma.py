@@ -21,6 +21,7 @@ from fhir_mapping import map_prefetch
 from fhir_mapping.budget import checkpoint
 from fhir_mapping.drafts import UncheckedOrder
 from fhir_mapping.mapping import MappingResult
+from fhir_mapping.populations import LAB_CODES, LNC_PREGNANCY_STATUS
 from rules import KnowledgeBase, Recommendation, evaluate
 
 TIMELINE_LAUNCH_PATH = "/app/timeline/launch"
@@ -68,6 +69,17 @@ STATUS_LOINC = (
 )
 
 
+#: The special-population Observations the mapping reads (fhir_mapping.populations): pregnancy
+#: status and the organ-function laboratory results. Derived from the mapping's own code
+#: tables, so a code read there is always searched for here.
+POPULATION_LOINC = (LNC_PREGNANCY_STATUS, *LAB_CODES)
+POPULATIONS_KEY = "populations"
+#: How far back the service looks when it runs the population search itself: the longest
+#: window a population rule reads (a pregnancy record counts for up to 366 days; laboratory
+#: results for 30 to 180).
+POPULATION_LOOKBACK_DAYS = 366
+
+
 def _codes(system: str, codes: tuple[str, ...]) -> str:
     return ",".join(f"{system}|{code}" for code in codes)
 
@@ -92,6 +104,23 @@ PREFETCH = (
         + ","
         + _codes(SNOMED, STAGING_SNOMED)
         + f",{TBD_CODES}|therapeutic-implication,{TBD_CODES}|molecular-consequence&_count=200",
+    ),
+    # Optional, its own search: pregnancy status and organ-function labs, newest first. Kept out
+    # of the `observations` search: a patient on a kinase inhibitor has liver tests every few
+    # weeks for years, and in one search they would page the genomic results out of the first
+    # page (the only one a client that does not follow `next` sends), and labs need their own
+    # order (newest first) and date bound. A 2.0 template cannot
+    # say "the last year" (no `today()` before 3.0), so the client's copy is the newest 100;
+    # when the service runs the search itself it adds `date=ge<as_of - 366 days>` and follows
+    # `next` pages (bounded). A failed fetch only costs the population facts, and the cards
+    # then say the results were not sent or found rather than absent.
+    PrefetchSpec(
+        POPULATIONS_KEY,
+        "Observation?patient={{context.patientId}}&code="
+        + _codes(LOINC, POPULATION_LOINC)
+        + "&_sort=-date&_count=100",
+        required=False,
+        fetch_since_days=POPULATION_LOOKBACK_DAYS,
     ),
     PrefetchSpec("medications", "MedicationRequest?patient={{context.patientId}}&_count=200"),
     # Optional: surgical resections (and their residual tumour) establish "resected, no evidence
@@ -128,8 +157,9 @@ USAGE = (
     "Needs the patient's Conditions (ICD-O-3, SNOMED CT or ICD-10-CM coded histology), "
     "genomic Observations (KIT, PDGFRA, NTRK, ALK; Genomics Reporting IG, mCODE or single-gene "
     "LOINC tests), CancerDiseaseStatus and TNM staging Observations and MedicationRequests "
-    "with status, statusReason and treatment intent; optionally surgical Procedures and "
-    "AllergyIntolerances. Missing "
+    "with status, statusReason and treatment intent; optionally surgical Procedures, "
+    "AllergyIntolerances, and pregnancy status and liver and renal function results "
+    "(bilirubin, ALT, AST, creatinine clearance). Missing "
     "prefetch keys are fetched from fhirServer; without either the service answers 412. "
     "Advice is decision support for sarcoma specialists, not orders."
 )
@@ -167,8 +197,11 @@ def answer(
     as_of: date,
     timeline_url: str | None = None,
 ) -> Answer:
-    """Map, evaluate and render: the whole service, without HTTP (the CLI uses it too)."""
-    result = map_prefetch(prefetch, context)
+    """Map, evaluate and render: the whole service, without HTTP (the CLI uses it too).
+
+    The population facts count as searched only when the ``populations`` key is there (a
+    Bundle, or ``null`` for "no data"): otherwise a card must not say a result is absent."""
+    result = map_prefetch(prefetch, context, labs_searched=POPULATIONS_KEY in prefetch)
     checkpoint(now=True)
     recommendations = evaluate(result.patient, kb, as_of, hook)
     checkpoint(now=True)

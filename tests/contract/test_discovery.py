@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from cds_hooks.registry import check_template
+from fhir_mapping.populations import LAB_CODES, LNC_PREGNANCY_STATUS
 from tests.contract.wire import empty_members
+
+LOINC = "http://loinc.org"
 
 EXPECTED = {
     "sarcoma-patient-view": "patient-view",
@@ -33,6 +38,7 @@ def test_item8_each_service_has_the_required_and_recommended_members(client):
             "reports",
             "specimens",
             "allergies",
+            "populations",
         }
 
 
@@ -57,3 +63,37 @@ def test_health_and_readiness(client):
     ready = client.get("/readyz").get_json()
     assert ready["status"] == "ready"
     assert ready["checks"] == {"knowledge_base": True, "database": True}
+
+
+def _searched_codes(templates: list[str], resource_type: str) -> set[str]:
+    """``system|code`` tokens of the ``code`` parameters of a resource type's searches."""
+    found: set[str] = set()
+    for template in templates:
+        path, _, query = template.partition("?")
+        if path != resource_type:
+            continue
+        for name, value in parse_qsl(query):
+            if name == "code":
+                found |= set(value.split(","))
+    return found
+
+
+def test_observation_searches_name_every_population_code_the_mapping_reads(client):
+    """Pregnancy status and the organ-function labs (fhir_mapping.populations' own code tables)
+    are searched for: a client that honours the templates (or our own fetch) sends them."""
+    wanted = {f"{LOINC}|{code}" for code in (LNC_PREGNANCY_STATUS, *LAB_CODES)}
+    for service in client.get("/cds-services").get_json()["services"]:
+        templates = list(service["prefetch"].values())
+        missing = wanted - _searched_codes(templates, "Observation")
+        assert not missing, (service["id"], sorted(missing))
+
+
+def test_population_search_is_optional_newest_first_and_separate_from_the_genomic_one(client):
+    """Labs are many: in the genomic search they would push the genomic results off the first
+    page. Their own search is newest first, so the first page is the one the rules read."""
+    for service in client.get("/cds-services").get_json()["services"]:
+        populations = service["prefetch"]["populations"]
+        assert "_sort=-date" in populations
+        genomic = _searched_codes([service["prefetch"]["observations"]], "Observation")
+        assert f"{LOINC}|{LNC_PREGNANCY_STATUS}" not in genomic
+        assert not {f"{LOINC}|{code}" for code in LAB_CODES} & genomic

@@ -205,3 +205,13 @@ def test_lab_about_another_patient_is_skipped() -> None:
     result = mapped([obs])
     assert result.patient.labs == ()
     assert any(i.kind == "subject-mismatch" for i in result.issues)
+
+
+@pytest.mark.parametrize("code", ["1742-6", "1920-8"])
+def test_transaminase_without_reference_range_is_read_without_an_issue(code: str) -> None:
+    """Only the bilirubin ULN is read (hepatic categories): a missing ALT/AST range changes no
+    card, and as a data-quality note it crowded the patient facts out of unrelated cards."""
+    result = mapped([observation("t", code, valueQuantity=quantity(22, "U/L"))])
+    (lab,) = result.patient.labs
+    assert lab.uln is None
+    assert result.issues == ()

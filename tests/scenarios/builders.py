@@ -422,6 +422,7 @@ def request(
     statuses: list[dict[str, Any]] | None = None,
     procedures: list[dict[str, Any]] | None = None,
     allergies: list[dict[str, Any]] | None = None,
+    labs: list[dict[str, Any]] | None = None,
     drafts: list[dict[str, Any]] | None = None,
     selections: list[str] | None = None,
     hook_instance: str = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -452,6 +453,7 @@ def request(
             "medications": searchset(list(medications or [])),
             "procedures": searchset(list(procedures or [])),
             "allergies": searchset(list(allergies or [])),
+            "populations": searchset(list(labs or [])),
         },
     }
 

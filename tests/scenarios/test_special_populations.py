@@ -266,6 +266,23 @@ def test_pazopanib_without_recent_liver_tests_prompts_baseline(cds):
     cards = cds(b.order_sign([b.draft("pazopanib", mg=800)], conditions=LMS))
     card = card_with(cards, "boxed warning", "liver tests", indicator="warning")
     assert "every 4 weeks" in card["detail"]
+    assert "No result sent or found for the 30 days before this order" in card["detail"]
+
+
+def test_liver_tests_in_the_population_key_silence_the_baseline_card(cds):
+    cards = cds(b.order_sign([b.draft("pazopanib", mg=800)], conditions=LMS, labs=liver_panel()))
+    no_card_with(cards, "boxed warning")
+
+
+def test_population_key_neither_sent_nor_fetchable_is_not_read_as_no_liver_tests(cds):
+    """No `populations` key and no fhirServer: the card prompts the check but does not state
+    that the record holds no liver tests."""
+    body = b.order_sign([b.draft("pazopanib", mg=800)], conditions=LMS)
+    del body["prefetch"]["populations"]
+    card = card_with(cds(body), "boxed warning", "liver tests", indicator="warning")
+    assert "sent or found" in card["summary"]
+    assert "could not be run (results may exist in the record)" in card["detail"]
+    assert "No result sent or found" not in card["detail"]
 
 
 def test_pazopanib_with_recent_liver_tests_has_no_baseline_card(cds):

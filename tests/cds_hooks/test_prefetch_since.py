@@ -1,0 +1,42 @@
+"""The population search the service runs itself is bounded by date; the client's copy of the
+template is not (CDS Hooks 2.0 templates have no relative dates)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from cds_hooks.prefetch import resolve
+from cds_hooks.services.sarcoma import POPULATION_LOOKBACK_DAYS, POPULATIONS_KEY, PREFETCH
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def search(self, query: str) -> dict[str, Any]:
+        self.queries.append(query)
+        return {"resourceType": "Bundle", "type": "searchset"}
+
+    def read(self, query: str) -> dict[str, Any]:
+        self.queries.append(query)
+        return {"resourceType": "Patient", "id": "p1"}
+
+
+def test_own_population_search_asks_only_for_the_last_366_days():
+    client = RecordingClient()
+    result = resolve(PREFETCH, {}, {"patientId": "p1"}, client, as_of=date(2026, 11, 30))  # type: ignore[arg-type]
+    (query,) = [q for q in client.queries if "82810-3" in q]
+    assert POPULATION_LOOKBACK_DAYS == 366
+    assert query.endswith("&_sort=-date&_count=100&date=ge2025-11-29")
+    assert result.sources[POPULATIONS_KEY] == "fetched"
+    # The other searches keep no date bound: a genomic result from years ago still counts.
+    assert not [q for q in client.queries if "date=ge" in q and "82810-3" not in q]
+
+
+def test_prefetched_population_key_is_used_as_sent():
+    client = RecordingClient()
+    sent = {"resourceType": "Bundle", "type": "searchset"}
+    result = resolve(PREFETCH, {POPULATIONS_KEY: sent}, {"patientId": "p1"}, client)  # type: ignore[arg-type]
+    assert result.data[POPULATIONS_KEY] is sent
+    assert not [q for q in client.queries if "82810-3" in q]
