@@ -71,7 +71,9 @@ def is_candidate(raw: Mapping[str, Any]) -> bool:
     return any(histology.SARCOMA_HINT.search(t) for t in _texts(raw))
 
 
-def _status(concept: Any, system: str) -> str | None:
+def status_code(concept: Any, system: str) -> str | None:
+    """The code of a Condition status concept (clinicalStatus, verificationStatus): the coding
+    of ``system``, else a bare code (some senders omit the system); None when there is none."""
     code = first_code(concept, system)
     if code is not None:
         return code.code
@@ -94,9 +96,8 @@ def site_texts(resource: Mapping[str, Any]) -> list[str]:
 
 def is_refuted(resource: Mapping[str, Any]) -> bool:
     """Refuted or entered-in-error: never read (neither as diagnosis nor as extent)."""
-    return (
-        _status(resource.get("verificationStatus"), CONDITION_VER_STATUS) in _IGNORED_VERIFICATION
-    )
+    verification = status_code(resource.get("verificationStatus"), CONDITION_VER_STATUS)
+    return verification in _IGNORED_VERIFICATION
 
 
 def map_condition(
@@ -104,10 +105,10 @@ def map_condition(
 ) -> tuple[Diagnosis | None, list[MappingIssue]]:
     ref = reference_of(resource)
     issues: list[MappingIssue] = []
-    verification_code = _status(resource.get("verificationStatus"), CONDITION_VER_STATUS)
+    verification_code = status_code(resource.get("verificationStatus"), CONDITION_VER_STATUS)
     if verification_code in _IGNORED_VERIFICATION:
         return None, []
-    clinical_code = _status(resource.get("clinicalStatus"), CONDITION_CLINICAL)
+    clinical_code = status_code(resource.get("clinicalStatus"), CONDITION_CLINICAL)
 
     finding, finding_issues = _histology_of(resource, ref)
     issues.extend(finding_issues)

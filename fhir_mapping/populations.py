@@ -40,7 +40,7 @@ from fhir_mapping.codes import (
     normalise_system,
     reference_of,
 )
-from fhir_mapping.conditions import _status
+from fhir_mapping.conditions import status_code
 from fhir_mapping.dates import effective_date, parse_date
 from fhir_mapping.issues import MappingIssue
 from rules.populations import LabKind, LabResult, PregnancyRecord, PregnancyStatus
@@ -108,12 +108,12 @@ def map_pregnancy_condition(
     status = pregnancy_condition_status(raw)
     if status is None:
         return None, []
-    if _status(raw.get("verificationStatus"), CONDITION_VER_STATUS) in {
+    if status_code(raw.get("verificationStatus"), CONDITION_VER_STATUS) in {
         "refuted",
         "entered-in-error",
     }:
         return None, []
-    clinical = _status(raw.get("clinicalStatus"), CONDITION_CLINICAL)
+    clinical = status_code(raw.get("clinicalStatus"), CONDITION_CLINICAL)
     if clinical in _ENDED_CLINICAL or raw.get("abatementDateTime") or raw.get("abatementPeriod"):
         return None, []
     date = (
