@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from fhir_mapping import prune, r4
+from fhir_mapping import cheap_reader, prune, r4
 from fhir_mapping.codes import as_str, reference_of
 from fhir_mapping.conformance import describe, is_needed, path_text
 from fhir_mapping.issues import MappingIssue
@@ -121,8 +121,24 @@ def _cleaned(
     return cleaned
 
 
+#: Resource types whose conformant members :mod:`fhir_mapping.cheap_reader` may vouch for
+#: instead of R4B validation (each covered by the differential test of that module).
+CHEAP_TYPES = frozenset({"Condition"})
+
+#: The verdict of the full check on a resource with nothing to report.
+_CONFORMANT = Verdict(False, r4.Validation((), ()), None)
+
+
 def _judge(raw: Mapping[str, Any]) -> Verdict:
-    """The full check (modifierExtension walk, R4B validation, re-validation after cleaning)."""
+    """The full check (modifierExtension walk, R4B validation, re-validation after cleaning),
+    unless the cheap reader proves there is nothing to find."""
+    if raw.get("resourceType") in CHEAP_TYPES and cheap_reader.conformant(raw):
+        return _CONFORMANT
+    return _full_judge(raw)
+
+
+def _full_judge(raw: Mapping[str, Any]) -> Verdict:
+    """The full check, always through R4B validation."""
     if _has_modifier_extension(raw):
         return Verdict(True, None, None)
     result = r4.validate(raw)

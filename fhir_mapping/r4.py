@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,3 +61,76 @@ def validate(raw: Mapping[str, Any]) -> Validation:
     except (TypeError, ValueError, RecursionError) as exc:
         return Validation((), (((), type(exc).__name__),))
     return Validation((), ())
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One element of an R4B type as its JSON names it: ``kind`` is the primitive type's name
+    (``"string"``, ``"dateTime"``, ``"boolean"``...) or ``""`` for a complex type, named by
+    ``complex_type`` (``"CodeableConcept"``); ``"unsupported"`` when neither (a nested resource,
+    a union)."""
+
+    many: bool
+    kind: str
+    complex_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The elements of an R4B type by JSON name, those it requires, and its choice groups
+    (``value[x]``: the names of the group, and whether one of them is required)."""
+
+    elements: Mapping[str, Element]
+    required: frozenset[str]
+    choices: tuple[tuple[frozenset[str], bool], ...]
+
+
+def _unwrap(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else None
+    return annotation
+
+
+def _element(annotation: Any) -> Element:
+    inner = _unwrap(annotation)
+    many = typing.get_origin(inner) is list
+    if many:
+        inner = _unwrap(typing.get_args(inner)[0])
+    if inner is bool:
+        return Element(many, "boolean")
+    if typing.get_origin(inner) is typing.Annotated:
+        names = [getattr(m, "__visit_name__", "") for m in typing.get_args(inner)[1:]]
+        return Element(many, next((n for n in names if n), "unsupported"))
+    klass = getattr(inner, "get_model_klass", None)
+    if klass is not None:
+        name = str(klass().__name__)
+        if name not in ("Resource", "Element", "FHIRPrimitiveExtension"):
+            return Element(many, "", name)
+    return Element(many, "unsupported")
+
+
+@functools.cache
+def shape(type_name: str) -> Shape | None:
+    """The :class:`Shape` of an R4B resource or data type, read from its fhir.resources model
+    (``None`` if R4B has no such type)."""
+    try:
+        model = get_fhir_model_class(type_name)
+    except (ValueError, KeyError, AttributeError, ImportError):
+        return None
+    elements: dict[str, Element] = {}
+    required: set[str] = set()
+    groups: dict[str, tuple[list[str], bool]] = {}
+    for name, field in model.model_fields.items():
+        extra = field.json_schema_extra
+        if not isinstance(extra, dict) or not extra.get("element_property"):
+            continue  # fhir_comments and the ``_name`` extension siblings
+        key = field.alias or name
+        elements[key] = _element(field.annotation)
+        if field.is_required() or extra.get("element_required"):
+            required.add(key)
+        group = extra.get("one_of_many")
+        if isinstance(group, str):
+            groups.setdefault(group, ([], extra.get("one_of_many_required") is True))[0].append(key)
+    choices = tuple((frozenset(names), needed) for names, needed in groups.values())
+    return Shape(elements, frozenset(required), choices)
