@@ -15,9 +15,10 @@ request, so the read timeout and the body size limit apply to it too: past the l
 is read and discarded, and the application answers 413 (the request is rewritten with a
 Content-Length over the limit and no body). Framing that is not HTTP/1.1 (a malformed chunk,
 both Content-Length and Transfer-Encoding, a transfer coding other than chunked) is answered
-here with a typed 400 and the connection is closed. Requests whose headers are over the limit,
-or whose Content-Length body is over the size limit, are handed over as soon as their headers
-are in, and the parser or the application answers.
+here with a typed 400 and the connection is closed; it is counted in ``cds_requests_total``
+with ``endpoint="bad-framing"`` (the application never sees it). Requests whose headers are
+over the limit, or whose Content-Length body is over the size limit, are handed over as soon as
+their headers are in, and the parser or the application answers.
 
 On SIGTERM the worker first accepts every connection already waiting in the listen queue, so
 the graceful shutdown serves them instead of resetting them.
@@ -40,6 +41,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from cds_hooks.chunked import ChunkedBody, ChunkError
 from cds_hooks.errors import InvalidRequest
+from cds_hooks.observability import REQUESTS
 
 #: Longest time a request may take to arrive, headers and body (nginx's client timeouts are
 #: 60 s each by default; an EHR on a hospital network sends a hook call in milliseconds). Set
@@ -49,6 +51,9 @@ request_read_timeout_s = 10.0
 MAX_HEADER_BYTES = 64 * 1024
 READ_CHUNK = 256 * 1024
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: The ``endpoint`` label of the requests this worker answers itself (bad framing): no route
+#: was matched, since the request never reached the application.
+FRAMING_ENDPOINT = "bad-framing"
 #: Bodies above this are handed over unread (the application answers 413); set from
 #: ``CDS_MAX_BODY_BYTES`` by :func:`cds_hooks.server.gunicorn_options` before the fork.
 max_body_bytes = 5_000_000
@@ -245,6 +250,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             for _ in range(16):  # what the client already sent: closing on it would reset
                 if not conn.sock.recv(READ_CHUNK):
                     break
+        REQUESTS.labels(FRAMING_ENDPOINT, "-", "400").inc()
         self.log.warning("rejected a request: %s (%s)", error.code, error.message)
         self._drop(conn)
 
