@@ -16,9 +16,10 @@ is read and discarded, and the application answers 413 (the request is rewritten
 Content-Length over the limit and no body). Framing that is not HTTP/1.1 (a malformed chunk,
 both Content-Length and Transfer-Encoding, a transfer coding other than chunked) is answered
 here with a typed 400 and the connection is closed; it is counted in ``cds_requests_total``
-with ``endpoint="bad-framing"`` (the application never sees it). Requests whose headers are
-over the limit, or whose Content-Length body is over the size limit, are handed over as soon as
-their headers are in, and the parser or the application answers.
+with ``endpoint="bad-framing"`` (the application never sees it), as are the requests gunicorn's
+parser refuses (a malformed request line or header: 400; over its limits: 414, 431). Requests
+whose headers are over the limit, or whose Content-Length body is over the size limit, are
+handed over as soon as their headers are in, and the parser or the application answers.
 
 On SIGTERM the worker first accepts every connection already waiting in the listen queue, so
 the graceful shutdown serves them instead of resetting them.
@@ -37,6 +38,7 @@ from typing import Any
 
 import orjson
 from gunicorn import http
+from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from cds_hooks.chunked import ChunkedBody, ChunkError
@@ -80,6 +82,27 @@ class _Reading:
         self.continued = False
         self.continue_sent = False
         self.chunked: ChunkedBody | None = None
+
+
+#: What gunicorn's ``handle_error`` answers a request its parser refused: 400 unless listed.
+_PARSER_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (http_errors.LimitRequestLine, 414),
+    (http_errors.LimitRequestHeaders, 431),
+    (http_errors.ExpectationFailed, 417),
+    (http_errors.ForbiddenProxyRequest, 403),
+    (http_errors.UnsupportedTransferCoding, 501),
+    (http_errors.ConfigurationProblem, 500),
+)
+
+
+def parser_status(exc: BaseException) -> int | None:
+    """The status gunicorn answers for a request its parser refused (``None``: ``exc`` is not
+    the client's parse error, e.g. an application error while writing the response)."""
+    if not isinstance(exc, http_errors.ParseException) or isinstance(
+        exc, (http_errors.InvalidResponseHeader, http_errors.InvalidResponseHeaderName)
+    ):
+        return None
+    return next((status for kind, status in _PARSER_STATUS if isinstance(exc, kind)), 400)
 
 
 class BadFraming(ValueError):
@@ -253,6 +276,14 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         REQUESTS.labels(FRAMING_ENDPOINT, "-", "400").inc()
         self.log.warning("rejected a request: %s (%s)", error.code, error.message)
         self._drop(conn)
+
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
+        """gunicorn answers a request its parser refused (a malformed request line or header,
+        a request line or header block over the limits); count it like the worker's own."""
+        status = parser_status(exc)
+        super().handle_error(req, client, addr, exc)
+        if status is not None:
+            REQUESTS.labels(FRAMING_ENDPOINT, "-", str(status)).inc()
 
     def _drop(self, conn: TConn) -> None:
         with contextlib.suppress(KeyError, ValueError, OSError):

@@ -113,10 +113,10 @@ def test_framing_that_is_not_http_1_1_is_a_typed_400(service, framing, data):
     assert error_code(body) == "invalid-request"
 
 
-def _framing_400s(service: Service) -> float:
+def _framing_400s(service: Service, status: str = "400") -> float:
     text = requests.get(f"{service.base}/metrics", timeout=10).text
     found = re.search(
-        r'^cds_requests_total\{endpoint="bad-framing",service="-",status="400"\} (\S+)$',
+        rf'^cds_requests_total\{{endpoint="bad-framing",service="-",status="{status}"\}} (\S+)$',
         text,
         re.MULTILINE,
     )
@@ -136,6 +136,18 @@ def test_the_workers_own_framing_400s_are_counted_in_the_request_metrics(service
     # a well-framed call is still counted under its own endpoint, not this one
     assert requests.post(service.base + HOOK, json=hook_body(), timeout=10).status_code == 200
     assert _framing_400s(service) - before == 3
+
+
+def test_requests_the_parser_refuses_are_counted_too(service):
+    """A malformed header name or a request line over the limit is answered by gunicorn's
+    parser (400, 414). Before: answered, never counted in ``cds_requests_total``."""
+    before = _framing_400s(service), _framing_400s(service, "414")
+    bad_header = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n"
+    assert exchange(service, bad_header)[0] == 400
+    long_line = b"GET /healthz?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    assert exchange(service, long_line)[0] == 414
+    after = _framing_400s(service), _framing_400s(service, "414")
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
 
 
 def test_a_chunked_client_that_stalls_is_dropped_after_the_read_timeout(service):
