@@ -145,6 +145,12 @@ def child(args: argparse.Namespace) -> None:
     }
     gc.collect()
     gc.freeze()
+    try:  # the collector's thresholds of a gunicorn worker (post_fork), where the checkout has them
+        from cds_hooks.server import tune_gc
+
+        tune_gc()
+    except ImportError:
+        pass
     cg.cg_start()
     for name in args.stages:
         if name == "request+log":

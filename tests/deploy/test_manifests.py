@@ -153,3 +153,19 @@ def test_gunicorn_settings_match_the_documented_production_settings():
     assert "gunicorn_options(" in conf and "prepare_metrics_dir()" in conf
     readme = (DEPLOY.parent / "README.md").read_text()
     assert "worker timeout (10 s)" in readme
+
+
+def test_each_worker_collects_young_objects_less_often():
+    """Issue 16: the collector's default threshold (700) scanned each call's parsed body again
+    and again; each worker raises it after the fork (the floor of ``make bench`` too)."""
+    import gc
+
+    from cds_hooks.server import GC_YOUNG_THRESHOLD, gunicorn_options
+    from cds_hooks.settings import Settings
+
+    before = gc.get_threshold()
+    try:
+        gunicorn_options(Settings(host="127.0.0.1", auth_mode="off"))["post_fork"](None, None)
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)
