@@ -54,7 +54,7 @@ from rules.patient import (
     TherapeuticImplication,
     TherapyExposure,
 )
-from rules.populations import LabResult, PregnancyRecord
+from rules.populations import LabResult, PregnancyRecord, RenalImpairmentRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         self.pregnancy: list[PregnancyRecord] = []
         self.labs: list[LabResult] = []
         self.labs_searched = True
+        self.renal_conditions: list[RenalImpairmentRecord] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             self.hereditary.append(found)
 
     def condition(self, raw: Mapping[str, Any]) -> None:
-        if self.pregnancy_condition(raw):
+        if self.pregnancy_condition(raw) or self.renal_condition(raw):
             return
         if hereditary.syndrome_of(raw) is not None:
             self._hereditary_condition(raw)
@@ -361,6 +362,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             pregnancy=tuple(self.pregnancy),
             labs=tuple(self.labs),
             labs_searched=self.labs_searched,
+            renal_conditions=tuple(self.renal_conditions),
             gist_risk=tuple(
                 gist_risk.assessments(
                     self.risk_factors, gist_risk.gist_site(self.diagnoses, self.gist_site_texts)

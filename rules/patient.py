@@ -30,7 +30,7 @@ from rules.facts import (
 )
 from rules.hereditary import HereditaryCondition
 from rules.lines import LineOfTherapy, derive_lines_of_therapy
-from rules.populations import LabResult, PregnancyRecord
+from rules.populations import LabResult, PregnancyRecord, RenalImpairmentRecord
 from rules.tolerability import DrugIntolerance, IntoleranceKind, derive_intolerances
 from rules.values import Agent, Code, Dose, Gene, PartialDate
 from rules.vocabulary import (
@@ -110,6 +110,8 @@ class Patient:
     # False when the search for pregnancy status and organ-function results was neither sent
     # nor obtainable: a result missing from ``labs`` may then still exist in the record.
     labs_searched: bool = True
+    # Chronic kidney disease stage 3-5, end-stage renal disease or dialysis, as Conditions.
+    renal_conditions: tuple[RenalImpairmentRecord, ...] = ()
 
     # -- diagnoses ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from rules.values import PartialDate
 
-__all__ = ["LabKind", "LabResult", "PregnancyRecord", "PregnancyStatus"]
+__all__ = ["LabKind", "LabResult", "PregnancyRecord", "PregnancyStatus", "RenalImpairmentRecord"]
 
 
 class PregnancyStatus(StrEnum):
@@ -73,3 +73,30 @@ class LabResult:
         if self.uln is None or self.uln <= 0:
             return None
         return self.value / self.uln
+
+
+@dataclass(frozen=True, slots=True)
+class RenalImpairmentRecord:
+    """A current Condition that states chronic kidney disease stage 3 to 5, end-stage renal
+    disease or dependence on dialysis.
+
+    A CKD stage is defined by eGFR (mL/min/1.73 m2): ``[egfr_from, egfr_below)`` is the band the
+    stage implies (``egfr_below`` None: no upper bound). It is never a creatinine clearance,
+    which is what the labels' renal bands use. ``dialysis``: the Condition says the patient is
+    on dialysis.
+    """
+
+    text: str
+    egfr_from: int
+    egfr_below: int | None
+    dialysis: bool
+    source_ref: str
+    date: PartialDate | None = None
+
+    @property
+    def band(self) -> str:
+        if self.egfr_from == 0 and self.egfr_below is not None:
+            return f"eGFR below {self.egfr_below} mL/min/1.73 m2"
+        if self.egfr_below is None:
+            return f"eGFR {self.egfr_from} mL/min/1.73 m2 or more"
+        return f"eGFR {self.egfr_from}-{self.egfr_below - 1} mL/min/1.73 m2"

@@ -65,6 +65,8 @@ class OrganDose(_Strict):
     action: Literal["reduce", "avoid", "caution"]
     label: Text
     max_mg_per_day: float | None = Field(default=None, gt=0)
+    # The label's renal band excludes patients on dialysis.
+    not_on_dialysis: bool = False
     cited: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
     sources: list[Key] = Field(min_length=1)
 

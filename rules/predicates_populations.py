@@ -14,7 +14,14 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from rules.patient import TherapyExposure, TherapyStatus
-from rules.populations import LAB_NAMES, LabKind, LabResult, PregnancyRecord, PregnancyStatus
+from rules.populations import (
+    LAB_NAMES,
+    LabKind,
+    LabResult,
+    PregnancyRecord,
+    PregnancyStatus,
+    RenalImpairmentRecord,
+)
 from rules.populations_tables import OrganDose, fetal_toxicity_table, organ_dose_table
 from rules.predicates import (
     Context,
@@ -236,6 +243,71 @@ def organ_impairment_dose(ctx: Context, a: OrganParams) -> Findings:
             findings.append(_label_finding(row, draft, order))
             findings.append(_lab_finding(row, lab, order))
             findings.append(_draft_finding(draft))
+    return tuple(findings)
+
+
+def _overlaps(row: OrganDose, record: RenalImpairmentRecord) -> bool:
+    """The row's CrCl band and the stage's eGFR band overlap (both half-open, mL/min)."""
+    low = Decimal(str(row.crcl_from)) if row.crcl_from is not None else Decimal(0)
+    high = Decimal(str(row.crcl_below)) if row.crcl_below is not None else None
+    below_high = high is None or record.egfr_from < high
+    above_low = record.egfr_below is None or low < record.egfr_below
+    return below_high and above_low
+
+
+def _most_severe(records: tuple[RenalImpairmentRecord, ...]) -> RenalImpairmentRecord | None:
+    if not records:
+        return None
+    return min(records, key=lambda r: (r.egfr_from, not r.dialysis, r.source_ref))
+
+
+def _condition_finding(record: RenalImpairmentRecord, order: str) -> Finding:
+    when = f", recorded {record.date}" if record.date else ""
+    text = (
+        f"{record.text} (Condition{when}): implies {record.band}, not a creatinine clearance; "
+        "calculate or measure CrCl before dosing"
+    )
+    return Finding(text, record.source_ref, order)
+
+
+@predicate("renal_condition_dose", NoParams, yields_order=True)
+def renal_condition_dose(ctx: Context, a: NoParams) -> Findings:
+    """A draft order whose label changes the dose in renal impairment, when no recent creatinine
+    clearance is on record but a current Condition states CKD stage 3-5, end-stage renal
+    disease or dialysis: the label rows whose CrCl band overlaps the stage's eGFR band."""
+    table = organ_dose_table()
+    if latest_lab(ctx, LabKind.CREATININE_CLEARANCE, table.lab_window_days) is not None:
+        return ()  # a clearance decides (organ_impairment_dose)
+    record = _most_severe(ctx.patient.renal_conditions)
+    if record is None:
+        return ()
+    findings: list[Finding] = []
+    for draft in _considered_drafts(ctx):
+        rows = [
+            row
+            for row in table.rows
+            if row.organ == "renal"
+            and exposure_matches(ctx, row.drug, draft)
+            and _overlaps(row, record)
+            and not (row.not_on_dialysis and record.dialysis)
+        ]
+        dose = mg_per_day(draft)
+        rows = [
+            row
+            for row in rows
+            if not (
+                row.action == "reduce"
+                and row.max_mg_per_day is not None
+                and dose is not None
+                and dose <= Decimal(str(row.max_mg_per_day))
+            )
+        ]
+        if not rows:
+            continue
+        order = draft.order_id or draft.source_ref
+        findings.append(_condition_finding(record, order))
+        findings.extend(_label_finding(row, draft, order) for row in rows)
+        findings.append(_draft_finding(draft))
     return tuple(findings)
 
 

@@ -14,6 +14,7 @@ cases that must stay silent. The patient facts are deliberately terse, e.g.::
     gist_risk: [{risk: high}]  or  [{size_cm: 6, mitoses: 8, site: gastric}]
     pregnancy: [{status: pregnant, kind: observation, date: 2025-12-20}]
     labs: [{kind: bilirubin-total, value: 2.4, uln: 1.2, date: 2026-01-10}]
+    renal_conditions: [{text: Chronic kidney disease stage 4, egfr_from: 15, egfr_below: 30}]
 
 ``therapy`` entries take ``intent`` (adjuvant, neoadjuvant, palliative, curative) and ``note``
 (an order note saying the drug was not tolerated). ``status`` entries take ``limited: true``
@@ -70,7 +71,13 @@ from rules.patient import (
     TherapyStatus,
     TreatmentIntent,
 )
-from rules.populations import LabKind, LabResult, PregnancyRecord, PregnancyStatus
+from rules.populations import (
+    LabKind,
+    LabResult,
+    PregnancyRecord,
+    PregnancyStatus,
+    RenalImpairmentRecord,
+)
 
 CASES_DIR = Path(__file__).parent / "cases"
 DEFAULT_AS_OF = date(2026, 1, 15)
@@ -323,8 +330,20 @@ def build_patient(spec: dict[str, Any]) -> Patient:
         )
         for i, lab in enumerate(spec.get("labs", []), start=1)
     )
+    renal_conditions = tuple(
+        RenalImpairmentRecord(
+            text=r["text"],
+            egfr_from=r["egfr_from"],
+            egfr_below=r.get("egfr_below"),
+            dialysis=r.get("dialysis", False),
+            source_ref=r.get("ref", f"Condition/renal-{i}"),
+            date=_date(r.get("date")),
+        )
+        for i, r in enumerate(spec.get("renal_conditions", []), start=1)
+    )
     return Patient(
         patient_id=spec.get("id", "p1"),
+        renal_conditions=renal_conditions,
         recorded_intolerances=intolerances,
         birth_date=_date(spec.get("birth_date")),
         pregnancy=pregnancy,

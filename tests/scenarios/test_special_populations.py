@@ -290,3 +290,74 @@ def test_pazopanib_with_recent_liver_tests_has_no_baseline_card(cds):
         b.order_sign([b.draft("pazopanib", mg=800)], conditions=LMS, genomics=liver_panel())
     )
     no_card_with(cards, "boxed warning")
+
+
+# --- renal impairment recorded as a Condition ------------------------------------------------
+
+
+def ckd_condition(code: str, display: str, *, system: str = b.SNOMED, **extra: Any) -> dict:
+    return {
+        "resourceType": "Condition",
+        "id": "ckd-1",
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": CONDITION_VER, "code": "confirmed"}]},
+        "code": {"coding": [{"system": system, "code": code, "display": display}]},
+        "subject": b.subject(),
+        "recordedDate": "2025-02-10",
+        **extra,
+    }
+
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CKD4 = ckd_condition("N18.4", "Chronic kidney disease, stage 4 (severe)", system=ICD10CM)
+
+
+def test_ckd_stage_4_condition_and_imatinib_order_asks_for_a_clearance(cds):
+    cards = cds(b.order_sign([b.draft("imatinib", mg=400)], conditions=[*GIST, CKD4]))
+    card = card_with(cards, "Chronic kidney disease", "creatinine clearance", indicator="warning")
+    assert "`Condition/ckd-1`" in card["detail"]
+    assert "not a creatinine clearance" in card["detail"]
+    assert "eGFR 15-29" in card["detail"]
+    no_card_with(cards, "Low creatinine clearance")  # no clearance is claimed
+
+
+def test_crizotinib_with_ckd_stage_5_shows_the_labelled_starting_dose(cds):
+    ckd5 = ckd_condition("433146000", "Chronic kidney disease stage 5")
+    cards = cds(
+        b.order_sign(
+            [b.draft("crizotinib", mg=250, per_day=2)],
+            conditions=[b.condition("imt"), ckd5],
+        )
+    )
+    card = card_with(cards, "Chronic kidney disease", indicator="warning")
+    assert "250 mg once daily" in card["detail"]
+
+
+def test_recent_clearance_decides_and_the_ckd_condition_card_stays_silent(cds):
+    cards = cds(
+        b.order_sign(
+            [b.draft("imatinib", mg=400)],
+            conditions=[*GIST, CKD4],
+            labs=[lab("35591-7", 72, "mL/min", high=None, id="crcl-1")],
+        )
+    )
+    no_card_with(cards, "Chronic kidney disease")
+    no_card_with(cards, "creatinine clearance")
+
+
+def test_resolved_ckd_condition_or_dialysis_for_crizotinib_is_silent(cds):
+    resolved = ckd_condition(
+        "431857002",
+        "Chronic kidney disease stage 4",
+        clinicalStatus={"coding": [{"system": CONDITION_CLINICAL, "code": "resolved"}]},
+    )
+    cards = cds(b.order_sign([b.draft("imatinib", mg=400)], conditions=[*GIST, resolved]))
+    no_card_with(cards, "Chronic kidney disease")
+    dialysis = ckd_condition("Z99.2", "Dependence on renal dialysis", system=ICD10CM)
+    cards = cds(
+        b.order_sign(
+            [b.draft("crizotinib", mg=250, per_day=2)],
+            conditions=[b.condition("imt"), dialysis],
+        )
+    )
+    no_card_with(cards, "Chronic kidney disease")
