@@ -253,6 +253,9 @@ def concept_text(concept: Any) -> str | None:
 
 
 def reference_of(resource: Mapping[str, Any]) -> str:
-    rtype = as_str(resource.get("resourceType")) or "Unknown"
-    rid = as_str(resource.get("id"))
-    return f"{rtype}/{rid}" if rid else f"{rtype}/(no id)"
+    # as_str inlined: called several times for every resource read.
+    rtype = resource.get("resourceType")
+    if not (isinstance(rtype, str) and rtype.strip()):
+        rtype = "Unknown"
+    rid = resource.get("id")
+    return f"{rtype}/{rid}" if isinstance(rid, str) and rid.strip() else f"{rtype}/(no id)"

@@ -10,6 +10,16 @@ from rules.patient import PartialDate
 
 
 def parse_date(value: Any) -> PartialDate | None:
+    if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        # The common full date or dateTime ("2024-03-01", "2024-03-01T09:00:00Z") without the
+        # regular expression: the same fields PartialDate.parse reads (its pattern's \d is
+        # str.isdecimal), the same validation.
+        year, month, day = value[:4], value[5:7], value[8:10]
+        if year.isdecimal() and month.isdecimal() and day.isdecimal():
+            try:
+                return PartialDate(int(year), int(month), int(day))
+            except ValueError:
+                return None
     text = as_str(value)
     return PartialDate.parse(text) if text else None
 

@@ -6,6 +6,7 @@ does not (and the mapping result is the same with or without the filter)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,111 @@ def test_mapping_is_the_same_with_and_without_the_filter(
     filtered = map_prefetch(prefetch, context)
     monkeypatch.setattr(medication_filter, "may_matter", lambda raw: True)
     assert map_prefetch(prefetch, context) == filtered, name
+
+
+_any_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("abcXYZ019_ -/.,()\t\n\x0b\x1f\u00c9\u00e9\u00df\u0130\u0131"),
+        st.characters(min_codepoint=0, max_codepoint=0x2FF),
+    ),
+    max_size=30,
+)
+
+
+@given(st.lists(st.one_of(_words, _any_text), max_size=4).map(" ".join))
+@settings(max_examples=600, deadline=None)
+def test_word_test_of_a_text_is_the_regular_expression_s(text: str) -> None:
+    """The ASCII fast path splits a text into the same words as ``\\w+`` (lower case)."""
+    vocab = medication_filter.vocabulary()
+    expected = bool(text.strip()) and not vocab.first_words.isdisjoint(
+        re.findall(r"\w+", text.lower())
+    )
+    assert medication_filter._text_may_name(text, vocab) is expected
+
+
+_supportive_texts = st.sampled_from(
+    [
+        "filgrastim 480 MCG/0.8 ML Prefilled Syringe",
+        "acetaminophen 500 MG Oral Tablet",
+        "ondansetron 8 MG Oral Tablet",
+        "clarithromycin 500 MG Oral Tablet",
+        "omeprazole 20 MG Delayed Release Oral Capsule",
+        "warfarin 5 MG Oral Tablet",
+        "Diflucan 150 mg",
+        "senna 8.6 MG Oral Tablet",
+    ]
+)
+
+
+@st.composite
+def _orders(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A record's medication orders: table drugs, co-medications and unrelated ones, cycles of
+    one order (same content, other id and dates), stopped orders, lower doses, notes."""
+    orders: list[dict[str, Any]] = []
+    for index in range(draw(st.integers(1, 6))):
+        concept = draw(st.one_of(_concepts(), _supportive_texts.map(lambda text: {"text": text})))
+        base = order(
+            f"m{index}",
+            concept,
+            status=draw(
+                st.sampled_from(
+                    [
+                        "active",
+                        "completed",
+                        "stopped",
+                        "on-hold",
+                        "draft",
+                        "entered-in-error",
+                        "bogus",
+                    ]
+                )
+            ),
+        )
+        if draw(st.booleans()):
+            base["dosageInstruction"] = [
+                {
+                    "doseAndRate": [
+                        {
+                            "doseQuantity": {
+                                "value": draw(st.sampled_from([37.5, 400, 800])),
+                                "unit": "mg",
+                            }
+                        }
+                    ]
+                }
+            ]
+        if draw(st.booleans()):
+            base["statusReason"] = draw(
+                st.sampled_from(
+                    [
+                        {"text": "not tolerated"},
+                        {"coding": [{"system": "http://snomed.info/sct", "code": "266721009"}]},
+                    ]
+                )
+            )
+        if draw(st.booleans()):
+            base["note"] = [{"text": "dose reduced for grade 3 diarrhoea"}]
+        for cycle in range(draw(st.integers(1, 3))):
+            copy = json.loads(json.dumps(base))
+            copy["id"] = f"m{index}-{cycle}"
+            copy["authoredOn"] = f"2024-0{cycle + 1}-01"
+            orders.append(copy)
+    return orders
+
+
+@given(_orders())
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_any_mix_of_orders_maps_the_same_with_and_without_the_filter(
+    orders: list[dict[str, Any]],
+) -> None:
+    draft = order("d", {"coding": [{"system": RXN, "code": "357977"}]}, status="draft")
+    context = {**CTX, "draftOrders": bundle(draft)}
+    prefetch = {"meds": bundle(*orders)}
+    filtered = map_prefetch(prefetch, context)
+    original = medication_filter.may_matter
+    try:
+        medication_filter.may_matter = lambda raw: True  # type: ignore[assignment]
+        unfiltered = map_prefetch(prefetch, context)
+    finally:
+        medication_filter.may_matter = original
+    assert filtered == unfiltered

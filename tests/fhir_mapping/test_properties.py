@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fhir_mapping import explain, map_prefetch
+from fhir_mapping.dates import parse_date
 from rules.patient import PartialDate
 
 LOINC = "http://loinc.org"
@@ -160,3 +161,29 @@ def test_partial_date_bounds_and_order(year: int, month: int | None, day: int | 
     assert date.lower_bound() <= date.upper_bound()
     assert PartialDate.parse(date.isoformat()) == date
     assert PartialDate(year) <= date
+
+
+_DATE_PARTS = st.sampled_from(
+    ["2024", "1999", "0000", "\u0662\u0660\u0662\u0664", "12", "02", "30", "31", "1", "x"]
+)
+
+
+@given(
+    st.lists(st.one_of(_DATE_PARTS, st.sampled_from(["-", "T", " ", ":", "Z"])), max_size=8).map(
+        "".join
+    )
+    | st.text(max_size=14)
+    | st.none()
+    | st.integers()
+)
+@example("2024-02-30")
+@example("2024-03-01T09:00:00Z")
+@example("\u0662\u0660\u0662\u0664-03-01")
+@example("2024-13-01")
+@example(" 2024-03-01")
+@example("2024-03-1x")
+@settings(max_examples=500)
+def test_date_reading_is_partial_date_parse(value: Any) -> None:
+    """The fast path for full dates reads what PartialDate.parse reads (invalid days too)."""
+    text = value if isinstance(value, str) and value.strip() else None
+    assert parse_date(value) == (PartialDate.parse(text) if text else None)
