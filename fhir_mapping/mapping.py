@@ -76,6 +76,7 @@ def map_prefetch(
     consequences: dict[str, set[str]] = {}
     risk_factors: list[tuple[Mapping[str, Any], str]] = []
     population_observations: list[tuple[Mapping[str, Any], str]] = []
+    medication_names: dict[str, bool] = {}  # medication_filter's per-call memo
     for raw in collected.resources:
         checkpoint()
         rtype = raw.get("resourceType")
@@ -83,7 +84,7 @@ def map_prefetch(
             if (
                 isinstance(rtype, str)
                 and rtype in medications.MEDICATION_TYPES
-                and not medication_filter.may_matter(raw)
+                and not medication_filter.may_matter(raw, medication_names)
             ):
                 continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))

@@ -104,9 +104,23 @@ def _text_may_name(text: Any, vocab: Vocabulary) -> bool:
     return not vocab.first_words.isdisjoint(_WORD.findall(text.lower()))
 
 
-def may_matter(raw: Mapping[str, Any]) -> bool:
+def _named(text: Any, vocab: Vocabulary, names: dict[str, bool] | None) -> bool:
+    """:func:`_text_may_name`, looked up in ``names`` first (and stored there)."""
+    if names is None or type(text) is not str:
+        return _text_may_name(text, vocab)
+    found = names.get(text)
+    if found is None:
+        found = names[text] = _text_may_name(text, vocab)
+    return found
+
+
+def may_matter(raw: Mapping[str, Any], names: dict[str, bool] | None = None) -> bool:
     """False only for a medication resource the mapping would read as nothing at all (no fact,
-    no issue): skipped before validation. ``raw`` is a MedicationRequest/MedicationStatement."""
+    no issue): skipped before validation. ``raw`` is a MedicationRequest/MedicationStatement.
+
+    ``names``: one dict per call, text -> whether it may name a drug, so that the orders of one
+    supportive medication, repeated through a record, have their name read once (held for the
+    call only, like the mapping's other per-call memos)."""
     concept = raw.get("medicationCodeableConcept")
     if type(concept) is not dict or "medicationReference" in raw:
         return True
@@ -114,7 +128,14 @@ def may_matter(raw: Mapping[str, Any]) -> bool:
     if markers is not None and not markers.isdisjoint(raw.keys()):
         return True
     vocab = vocabulary()
-    if _text_may_name(concept.get("text"), vocab):
+    text = concept.get("text")
+    if names is not None and type(text) is str:  # (_named, inlined: once per order)
+        named = names.get(text)
+        if named is None:
+            named = names[text] = _text_may_name(text, vocab)
+    else:
+        named = _text_may_name(text, vocab)
+    if named:
         return True
     coding = concept.get("coding")
     if isinstance(coding, list):
@@ -133,7 +154,7 @@ def may_matter(raw: Mapping[str, Any]) -> bool:
                     or upper.startswith(_ANTINEOPLASTIC_ATC)
                 ):
                     return True
-            if _text_may_name(item.get("display"), vocab):
+            if _named(item.get("display"), vocab, names):
                 return True
     meta = raw.get("meta")
     if meta is not None and isinstance(meta, Mapping):  # (no ABC check for an absent meta)

@@ -175,6 +175,12 @@ def test_filter_is_a_necessary_condition_of_identification(concept: dict[str, An
     raw = order("h", concept)
     if identify([concept]) is not None or looks_antineoplastic(raw, [concept]):
         assert medication_filter.may_matter(raw)
+        assert medication_filter.may_matter(raw, _SHARED_NAMES)  # the per-call memo's way
+    assert medication_filter.may_matter(raw, _SHARED_NAMES) is medication_filter.may_matter(raw)
+
+
+#: One memo across the examples (texts recur): what a long call's memo holds.
+_SHARED_NAMES: dict[str, bool] = {}
 
 
 def _hook_bodies() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -193,7 +199,7 @@ def test_mapping_is_the_same_with_and_without_the_filter(
 ) -> None:
     prefetch, context = body.get("prefetch") or {}, body.get("context") or {}
     filtered = map_prefetch(prefetch, context)
-    monkeypatch.setattr(medication_filter, "may_matter", lambda raw: True)
+    monkeypatch.setattr(medication_filter, "may_matter", lambda raw, names=None: True)
     assert map_prefetch(prefetch, context) == filtered, name
 
 
@@ -298,7 +304,7 @@ def test_any_mix_of_orders_maps_the_same_with_and_without_the_filter(
     filtered = map_prefetch(prefetch, context)
     original = medication_filter.may_matter
     try:
-        medication_filter.may_matter = lambda raw: True  # type: ignore[assignment]
+        medication_filter.may_matter = lambda raw, names=None: True  # type: ignore[assignment]
         unfiltered = map_prefetch(prefetch, context)
     finally:
         medication_filter.may_matter = original
