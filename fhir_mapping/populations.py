@@ -13,8 +13,11 @@ Read here (codes verified, see ``rules/kb/CHANGELOG.md`` 1.12.0):
   plasma), 2164-2 measured 24-hour creatinine clearance and 35591-7 creatinine clearance
   predicted by Cockcroft-Gault. The upper limit of normal is the Observation's own
   ``referenceRange.high``; none is ever assumed (a missing one is reported for total bilirubin,
-  the only result whose ULN a rule reads). eGFR codes are not read: the labels' renal
-  bands are creatinine clearance.
+  the only result whose ULN a rule reads).
+* eGFR: LOINC 98979-8 (CKD-EPI 2021), 62238-1 (CKD-EPI) and 33914-3 (MDRD), in mL/min/1.73 m2,
+  read as context for the renal cards only: the labels' renal bands are creatinine clearance,
+  and no dose is read from an eGFR. (48642-3 and 48643-1 are left out: their names could not
+  be verified.)
 
 Only final, amended or corrected Observations are read; anything else becomes a mapping issue.
 """
@@ -58,6 +61,9 @@ LAB_CODES = {
     "1920-8": LabKind.AST,
     "2164-2": LabKind.CREATININE_CLEARANCE,
     "35591-7": LabKind.CREATININE_CLEARANCE,
+    "98979-8": LabKind.EGFR,  # GFR/1.73 sq M predicted, creatinine-based (CKD-EPI 2021)
+    "62238-1": LabKind.EGFR,  # GFR/1.73 sq M predicted, creatinine-based (CKD-EPI)
+    "33914-3": LabKind.EGFR,  # GFR/1.73 sq M predicted by MDRD (deprecated, still sent)
 }
 #: Units read per kind (UCUM codes or the usual unit text), lower-cased.
 _UNITS = {
@@ -65,7 +71,16 @@ _UNITS = {
     LabKind.ALT: {"u/l": "U/L", "iu/l": "U/L", "[iu]/l": "U/L"},
     LabKind.AST: {"u/l": "U/L", "iu/l": "U/L", "[iu]/l": "U/L"},
     LabKind.CREATININE_CLEARANCE: {"ml/min": "mL/min"},
+    LabKind.EGFR: {
+        "ml/min/{1.73_m2}": "mL/min/1.73 m2",
+        "ml/min/1.73m2": "mL/min/1.73 m2",
+        "ml/min/1.73 m2": "mL/min/1.73 m2",
+        "ml/min/1.73m²": "mL/min/1.73 m2",
+        "ml/min/1.73 m²": "mL/min/1.73 m2",
+    },
 }
+#: Results whose reference range is read (multiples of the upper limit of normal).
+_ULN_READ = frozenset({LabKind.BILIRUBIN_TOTAL, LabKind.ALT, LabKind.AST})
 _READ_STATUSES = frozenset({"final", "amended", "corrected"})
 _ENDED_CLINICAL = frozenset({"inactive", "resolved", "remission"})
 
@@ -216,7 +231,7 @@ def map_lab(raw: Mapping[str, Any], lab: LabKind) -> tuple[LabResult | None, lis
         )
         return None, issues
     uln: Decimal | None = None
-    if lab is not LabKind.CREATININE_CLEARANCE:
+    if lab in _ULN_READ:
         for item in as_list(raw.get("referenceRange")):
             high = as_dict(as_dict(item).get("high"))
             number = _decimal(high.get("value"))

@@ -42,6 +42,9 @@ class LabKind(StrEnum):
     ALT = "alt"
     AST = "ast"
     CREATININE_CLEARANCE = "creatinine-clearance"
+    # Estimated GFR (mL/min/1.73 m2): context only on renal cards; no labelled dose is read
+    # from it (the labels' renal bands are creatinine clearance).
+    EGFR = "egfr"
 
 
 #: How each laboratory kind is named on a card.
@@ -50,12 +53,14 @@ LAB_NAMES = {
     LabKind.ALT: "ALT",
     LabKind.AST: "AST",
     LabKind.CREATININE_CLEARANCE: "Creatinine clearance",
+    LabKind.EGFR: "eGFR",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class LabResult:
-    """One numeric laboratory result in its canonical unit (mg/dL, U/L or mL/min).
+    """One numeric laboratory result in its canonical unit (mg/dL, U/L, mL/min or
+    mL/min/1.73 m2).
 
     ``uln`` is the upper limit of normal from the Observation's own reference range (same
     unit), ``None`` when the lab did not send one: no upper limit is ever assumed.

@@ -270,6 +270,15 @@ def _condition_finding(record: RenalImpairmentRecord, order: str) -> Finding:
     return Finding(text, record.source_ref, order)
 
 
+def _egfr_finding(ctx: Context, window_days: int, order: str) -> Finding | None:
+    """The latest eGFR, as context: never a dose basis (the label bands are CrCl)."""
+    egfr = latest_lab(ctx, LabKind.EGFR, window_days)
+    if egfr is None:
+        return None
+    text = f"{_lab_text(egfr)} (context only: an eGFR is not the label's creatinine clearance)"
+    return Finding(text, egfr.source_ref, order)
+
+
 @predicate("renal_condition_dose", NoParams, yields_order=True)
 def renal_condition_dose(ctx: Context, a: NoParams) -> Findings:
     """A draft order whose label changes the dose in renal impairment, when no recent creatinine
@@ -307,6 +316,9 @@ def renal_condition_dose(ctx: Context, a: NoParams) -> Findings:
         order = draft.order_id or draft.source_ref
         findings.append(_condition_finding(record, order))
         findings.extend(_label_finding(row, draft, order) for row in rows)
+        egfr = _egfr_finding(ctx, table.lab_window_days, order)
+        if egfr is not None:
+            findings.append(egfr)
         findings.append(_draft_finding(draft))
     return tuple(findings)
 

@@ -195,7 +195,7 @@ def test_egfr_and_serum_creatinine_are_not_read_as_clearance() -> None:
     egfr = observation("egfr", "98979-8", valueQuantity=quantity(25, "mL/min/{1.73_m2}"))
     creat = observation("cr", "2160-0", valueQuantity=quantity(2.4, "mg/dL"))
     result = mapped([egfr, creat])
-    assert result.patient.labs == ()
+    assert [lab.kind for lab in result.patient.labs] == [LabKind.EGFR]  # context, not CrCl
     assert not [i for i in result.issues if i.reference in {"Observation/egfr", "Observation/cr"}]
 
 
@@ -215,3 +215,18 @@ def test_transaminase_without_reference_range_is_read_without_an_issue(code: str
     (lab,) = result.patient.labs
     assert lab.uln is None
     assert result.issues == ()
+
+
+@pytest.mark.parametrize("code", ["98979-8", "62238-1", "33914-3"])
+@pytest.mark.parametrize("unit", ["mL/min/{1.73_m2}", "mL/min/1.73m2"])
+def test_egfr_is_read_in_its_own_unit_without_a_reference_range(code: str, unit: str) -> None:
+    result = mapped([observation("egfr", code, valueQuantity=quantity(24, unit))])
+    (lab,) = result.patient.labs
+    assert (lab.kind, lab.value, lab.unit) == (LabKind.EGFR, Decimal(24), "mL/min/1.73 m2")
+    assert lab.uln is None and result.issues == ()
+
+
+def test_egfr_in_ml_per_min_is_not_taken_for_a_clearance() -> None:
+    result = mapped([observation("egfr", "98979-8", valueQuantity=quantity(24, "mL/min"))])
+    assert result.patient.labs == ()
+    assert [i.kind for i in result.issues] == ["unmapped-value"]

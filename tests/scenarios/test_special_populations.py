@@ -361,3 +361,19 @@ def test_resolved_ckd_condition_or_dialysis_for_crizotinib_is_silent(cds):
         )
     )
     no_card_with(cards, "Chronic kidney disease")
+
+
+def test_recent_egfr_is_shown_on_the_ckd_card_as_context_only(cds):
+    ckd5 = ckd_condition("433146000", "Chronic kidney disease stage 5")
+    cards = cds(
+        b.order_sign(
+            [b.draft("crizotinib", mg=250, per_day=2)],
+            conditions=[b.condition("imt"), ckd5],
+            labs=[lab("98979-8", 12, "mL/min/{1.73_m2}", high=None, id="egfr-1")],
+        )
+    )
+    card = card_with(cards, "Chronic kidney disease", indicator="warning")
+    assert "eGFR 12 mL/min/1.73 m2" in card["detail"]
+    assert "`Observation/egfr-1`" in card["detail"]
+    assert "context only" in card["detail"]
+    no_card_with(cards, "Low creatinine clearance")  # an eGFR is never taken for a CrCl
