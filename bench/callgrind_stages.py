@@ -15,8 +15,9 @@ gunicorn's ``post_worker_init`` does) without instrumentation, then each stage r
 ``--calls`` times between a zeroing and a dump of callgrind's counters (client requests
 issued from a tiny C helper compiled here with the valgrind headers). Stages: JSON parse with
 the bounds check, ``map_prefetch``, ``rules.evaluate``, the whole request through Flask's test
-client with logging off, the whole request with the production INFO access log (to
-/dev/null), and the bare-Flask floor app on the same body. The dump files are kept in
+client with logging off, the whole request with production's logging (``configure_logging``
+at INFO: the JSON access line and any warning, to /dev/null), and the bare-Flask floor app on
+the same body. The dump files are kept in
 ``--out`` for ``callgrind_annotate``.
 """
 
@@ -128,6 +129,12 @@ def child(args: argparse.Namespace) -> None:
     def floor_request() -> Any:
         return floor.post("/cds-services/floor", data=raw, content_type="application/json")
 
+    try:  # production's logging: one JSON line per request at INFO (to stderr: /dev/null here)
+        from cds_hooks.logs import configure_logging
+
+        configure_logging("INFO")
+    except ImportError:
+        pass
     logging.disable(logging.CRITICAL)
     for _ in range(20):
         request()
