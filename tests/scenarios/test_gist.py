@@ -310,8 +310,11 @@ def test_item18_ripretinib_too_early_names_the_expected_step(cds):
     ],
 )
 def test_item18_silent_when_sequence_is_followed(cds, drug, mg, history):
+    # Recent liver tests on record: sunitinib and regorafenib carry a boxed hepatotoxicity
+    # warning that asks for them (their own cards are tested with the special populations).
+    labs = [*EXON11, *b.liver_panel(5)]
     cards = cds(
-        b.order_sign([b.draft(drug, mg=mg)], conditions=GIST, genomics=EXON11, medications=history)
+        b.order_sign([b.draft(drug, mg=mg)], conditions=GIST, genomics=labs, medications=history)
     )
     assert cards == []
 

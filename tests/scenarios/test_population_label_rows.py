@@ -95,3 +95,51 @@ def test_pexidartinib_with_normal_clearance_is_silent(cds):
         )
     )
     no_card_with(cards, "creatinine clearance")
+
+
+# --- boxed hepatotoxicity warnings: sunitinib and regorafenib ------------------------------------
+
+GIST = [b.condition("gist")]
+EXON11 = [b.kit_exon11(), b.negative("PDGFRA")]
+
+
+def test_sunitinib_after_imatinib_without_recent_liver_tests_prompts_them(cds):
+    cards = cds(
+        b.order_sign(
+            [b.draft("sunitinib", mg=50)],
+            conditions=GIST,
+            genomics=EXON11,
+            medications=[b.progressed("imatinib", mg=400)],
+        )
+    )
+    card = rule_card(cards, "sunitinib-baseline-liver-tests")
+    assert card["indicator"] == "warning"
+    assert "boxed warning" in card["summary"]
+    assert "during each cycle" in card["detail"]
+    assert "Regulatory label" in card["detail"]
+
+
+def test_sunitinib_with_a_recent_liver_panel_has_no_liver_test_card(cds):
+    cards = cds(
+        b.order_sign(
+            [b.draft("sunitinib", mg=50)],
+            conditions=GIST,
+            genomics=[*EXON11, *b.liver_panel(5)],
+            medications=[b.progressed("imatinib", mg=400)],
+        )
+    )
+    no_card_with(cards, "Sunitinib boxed warning")
+
+
+def test_regorafenib_without_recent_liver_tests_says_its_label_was_read_in_a_copy(cds):
+    cards = cds(
+        b.order_sign(
+            [b.draft("regorafenib", mg=160)],
+            conditions=GIST,
+            genomics=EXON11,
+            medications=[b.progressed("imatinib", mg=400), b.progressed("sunitinib", mg=50)],
+        )
+    )
+    card = rule_card(cards, "regorafenib-baseline-liver-tests")
+    assert "every 2 weeks for the first 2 months" in card["detail"]
+    assert "secondary copy" in card["detail"]
