@@ -11,8 +11,12 @@ resource, a leap second, an over-long string, a time, binary data...) is ``False
 proven", never "invalid". The caller then runs the full check, so every non-conformance is
 still judged, worded and dropped by one implementation.
 
-``tests/fhir_mapping/test_cheap_reader.py`` holds it to that: on valid and mutated resources,
-whenever it says ``True``, R4B validation accepts the resource.
+:func:`unknown_elements` goes one step further: when the only thing the full check would report
+is top-level members R4B does not define (an EHR's own element, a misspelling), it names them in
+their order, as R4B validation would, and the rest of the resource is proven conformant.
+
+``tests/fhir_mapping/test_cheap_reader.py`` holds both to that: on fixture, generated and
+mutated resources, the verdict with the cheap reader equals the fhir.resources path's verdict.
 """
 
 from __future__ import annotations
@@ -167,6 +171,18 @@ def _object(node: Any, type_name: str, depth: int, *, root: bool = False) -> boo
     return True
 
 
+def _no_modifier_extension(node: Any, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return False
+    if type(node) is dict:
+        return "modifierExtension" not in node and all(
+            _no_modifier_extension(v, depth + 1) for v in node.values()
+        )
+    if type(node) is list:
+        return all(_no_modifier_extension(v, depth + 1) for v in node)
+    return True
+
+
 def conformant(raw: Any) -> bool:
     """True only if the full check of ``raw`` (R4B validation, the ``modifierExtension`` walk)
     would find nothing to report; ``False`` when that is not proven."""
@@ -174,3 +190,30 @@ def conformant(raw: Any) -> bool:
         return False
     rtype = raw.get("resourceType")
     return type(rtype) is str and _object(raw, rtype, 0, root=True)
+
+
+_UNKNOWN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def unknown_elements(raw: Any) -> tuple[str, ...] | None:
+    """The top-level members of ``raw`` R4B does not define, in their order, when they are all
+    the full check would report (it then drops and names each, and reads the rest); ``()`` when
+    :func:`conformant`; ``None`` when that is not proven."""
+    if type(raw) is not dict:
+        return None
+    rtype = raw.get("resourceType")
+    if type(rtype) is not str:
+        return None
+    shape = r4.shape(rtype)
+    if shape is None:
+        return None
+    unknown = tuple(key for key in raw if key not in shape.names)
+    if not unknown:
+        return () if _object(raw, rtype, 0, root=True) else None
+    for key in unknown:
+        if type(key) is not str or _UNKNOWN_NAME.fullmatch(key) is None:
+            return None
+        if not _no_modifier_extension(raw[key]):
+            return None
+    known = {key: value for key, value in raw.items() if key not in unknown}
+    return unknown if _object(known, rtype, 0, root=True) else None

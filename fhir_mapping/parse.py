@@ -132,8 +132,13 @@ _CONFORMANT = Verdict(False, r4.Validation((), ()), None)
 def _judge(raw: Mapping[str, Any]) -> Verdict:
     """The full check (modifierExtension walk, R4B validation, re-validation after cleaning),
     unless the cheap reader proves there is nothing to find."""
-    if raw.get("resourceType") in CHEAP_TYPES and cheap_reader.conformant(raw):
-        return _CONFORMANT
+    rtype = raw.get("resourceType")
+    if isinstance(rtype, str) and rtype in CHEAP_TYPES:
+        unknown = cheap_reader.unknown_elements(raw)
+        if unknown == ():
+            return _CONFORMANT
+        if unknown is not None:  # valid once these are dropped, as the full check would find
+            return Verdict(False, r4.Validation(tuple((k,) for k in unknown), ()), True)
     return _full_judge(raw)
 
 
@@ -150,7 +155,11 @@ def _full_judge(raw: Mapping[str, Any]) -> Verdict:
     dropped = tuple(dict.fromkeys(str(p[0]) for p, _ in result.errors))
     if not result.unknown and not dropped:
         return Verdict(False, result, None)
-    still_valid = r4.validate(_cleaned(raw, result.unknown, dropped)).valid
+    cleaned = _cleaned(raw, result.unknown, dropped)
+    # Once the offending elements are gone, the cheap reader can often vouch for the rest.
+    still_valid = (rtype in CHEAP_TYPES and cheap_reader.conformant(cleaned)) or r4.validate(
+        cleaned
+    ).valid
     return Verdict(False, result, still_valid, dropped=dropped)
 
 

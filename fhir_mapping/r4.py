@@ -78,11 +78,14 @@ class Element:
 @dataclass(frozen=True, slots=True)
 class Shape:
     """The elements of an R4B type by JSON name, those it requires, and its choice groups
-    (``value[x]``: the names of the group, and whether one of them is required)."""
+    (``value[x]``: the names of the group, and whether one of them is required); ``names`` is
+    every member name its model accepts (JSON names, ``_x`` siblings and their Python names):
+    any other member is an element R4B does not define."""
 
     elements: Mapping[str, Element]
     required: frozenset[str]
     choices: tuple[tuple[frozenset[str], bool], ...]
+    names: frozenset[str]
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -121,7 +124,9 @@ def shape(type_name: str) -> Shape | None:
     elements: dict[str, Element] = {}
     required: set[str] = set()
     groups: dict[str, tuple[list[str], bool]] = {}
+    names: set[str] = {"resourceType"}
     for name, field in model.model_fields.items():
+        names.update((name, field.alias or name))
         extra = field.json_schema_extra
         if not isinstance(extra, dict) or not extra.get("element_property"):
             continue  # fhir_comments and the ``_name`` extension siblings
@@ -133,4 +138,4 @@ def shape(type_name: str) -> Shape | None:
         if isinstance(group, str):
             groups.setdefault(group, ([], extra.get("one_of_many_required") is True))[0].append(key)
     choices = tuple((frozenset(names), needed) for names, needed in groups.values())
-    return Shape(elements, frozenset(required), choices)
+    return Shape(elements, frozenset(required), choices, frozenset(names))

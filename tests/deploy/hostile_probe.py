@@ -7,7 +7,8 @@ SQLite. For each body: its size, the HTTP status (and error code), the wall time
 worker's user+system CPU seconds (``/proc/PID/stat``) for the call, median of ``--runs``
 (each with new resource ids, so the verdict cache does not answer).
 Bodies: the 1.2 MB Patient holding a 400,000-item array; 3,000 distinct conformant GIST
-Conditions (1.24 MB); the same with an element R4B does not define in each; a 1.2 MB fuzz body
+Conditions (1.24 MB); the same with an element R4B does not define in each; 2,000 whose
+``bodySite`` holds 50 numbers (1.2 MB, the costliest shape per byte found); a 1.2 MB fuzz body
 (fixture resources with wrong types at random nodes, seeded). Not a test: figures for notes.
 """
 
@@ -29,7 +30,7 @@ import requests
 
 from bench.workloads import order_sign_body, realistic_body
 from tests.deploy.serve_process import serve
-from tests.fhir_mapping.hostile_bodies import many_conditions_body
+from tests.fhir_mapping.hostile_bodies import broken_conditions_body, many_conditions_body
 
 HOOK = "/cds-services/sarcoma-order-sign"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -89,6 +90,7 @@ BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "array-400k": array_body,
     "conditions-3000": many_conditions_body,
     "conditions-3000-unknown-element": lambda: many_conditions_body(unknown=True),
+    "conditions-2000-broken-bodySite": lambda: broken_conditions_body(2_000),
     "fuzz-1.2MB": fuzz_body,
 }
 

@@ -48,12 +48,29 @@ def _corpus() -> list[dict[str, Any]]:
 
 
 CORPUS = _corpus()
+#: The same with members R4B does not define at the top (dropped and named by the full check).
+WITH_UNKNOWN = [
+    {**c, "grade": {"text": "high", "modifierExtension": []}, "zz": 1} for c in CORPUS[:12]
+]
+
+
+def _r4b_judge(raw: dict[str, Any]) -> parse.Verdict:
+    """The verdict of the fhir.resources path alone (no cheap reader anywhere)."""
+    saved = parse.CHEAP_TYPES
+    parse.CHEAP_TYPES = frozenset()
+    try:
+        return parse._full_judge(raw)
+    finally:
+        parse.CHEAP_TYPES = saved
 
 
 def _agrees(raw: dict[str, Any]) -> None:
-    """The property: a cheap "conformant" is the full check's "nothing to report"."""
+    """The property: the verdict with the cheap reader is the fhir.resources path's verdict,
+    and a cheap "conformant" is its "nothing to report"."""
+    expected = _r4b_judge(raw)
+    assert parse._judge(copy.deepcopy(raw)) == expected, json.dumps(raw, default=str)[:400]
     if cheap_reader.conformant(raw):
-        assert parse._full_judge(raw) == parse._CONFORMANT, json.dumps(raw)[:400]
+        assert expected == parse._CONFORMANT, json.dumps(raw, default=str)[:400]
 
 
 def test_the_corpus_is_real_and_read_cheaply() -> None:
@@ -77,6 +94,16 @@ def test_thousands_of_distinct_conformant_conditions_need_no_r4b_validation(monk
     result = map_prefetch(body["prefetch"], body["context"])
     assert len(result.patient.diagnoses) == 500
     assert "Condition" not in calls
+
+    # each with an element R4B does not define: dropped and named, the rest read, as before
+    parse.VERDICTS.clear()
+    body = many_conditions_body(300, unknown=True)
+    result = map_prefetch(body["prefetch"], body["context"])
+    assert len(result.patient.diagnoses) == 300
+    assert "Condition" not in calls
+    dropped = [i for i in result.issues if i.kind == "unknown-element-dropped"]
+    assert len(dropped) == 300
+    assert dropped[0].problem == "element grade is not defined in FHIR R4; dropped"
 
 
 # -- mutations ---------------------------------------------------------------------------------
@@ -151,7 +178,22 @@ def mutated(draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]]) -> dict[st
         elif action == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
         elif action == "add" and isinstance(parent, dict):
-            name = draw(st.sampled_from(["foo", "_code", "resourceType", "fhir_comments", "div"]))
+            name = draw(
+                st.sampled_from(
+                    [
+                        "foo",
+                        "grade",
+                        "_code",
+                        "_recordedDate",
+                        "recordedDate__ext",
+                        "resourceType",
+                        "fhir_comments",
+                        "div",
+                        "participant",
+                        "x1",
+                    ]
+                )
+            )
             parent[name] = copy.deepcopy(draw(ODD_VALUES))
         elif action == "modifier" and isinstance(parent, dict):
             parent["modifierExtension"] = [{"url": "http://x", "valueBoolean": True}]
@@ -270,12 +312,13 @@ def test_common_primitives_are_proven(name: str, value: Any) -> None:
 
 def test_check_resource_is_the_same_with_or_without_the_cheap_reader(monkeypatch) -> None:
     parse.VERDICTS.clear()
-    cheap = [parse.check_resource(c) for c in CORPUS]
+    cheap = [parse.check_resource(c) for c in CORPUS + WITH_UNKNOWN]
     monkeypatch.setattr(parse, "CHEAP_TYPES", frozenset())
     parse.VERDICTS.clear()
-    full = [parse.check_resource(c) for c in CORPUS]
+    full = [parse.check_resource(c) for c in CORPUS + WITH_UNKNOWN]
     parse.VERDICTS.clear()
     assert cheap == full
+    assert all(issues for _, issues in full[len(CORPUS) :])
 
 
 @pytest.mark.parametrize(
