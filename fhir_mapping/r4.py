@@ -58,7 +58,9 @@ def validate(raw: Mapping[str, Any]) -> Validation:
             else:
                 errors.append((loc, str(error["type"])))
         return Validation(tuple(unknown), tuple(errors))
-    except (TypeError, ValueError, RecursionError) as exc:
+    except (TypeError, ValueError, RecursionError, AttributeError, KeyError, IndexError) as exc:
+        # fhir.resources' own validators can fail on shapes they do not expect (a string for a
+        # ``_recordedDate`` extension sibling raises AttributeError): the resource is not valid.
         return Validation((), (((), type(exc).__name__),))
     return Validation((), ())
 

@@ -342,3 +342,17 @@ def test_non_conformant_primitives_are_left_to_the_full_check(name: str, value: 
     resource["extension"] = [{"url": "http://example.org/x", name: value}]
     assert not cheap_reader.conformant(resource)
     assert parse._full_judge(resource) != parse._CONFORMANT
+
+
+def test_a_malformed_extension_sibling_is_an_unreadable_condition_not_a_500(client) -> None:
+    """Found by the mutation test above: fhir.resources raised AttributeError (not a pydantic
+    error) for a string where a ``_recordedDate`` extension sibling belongs, and the hook call
+    was answered 500 ``internal-error``."""
+    condition = builders.condition("gist", id="odd-sibling")
+    condition["_recordedDate"] = "2020"
+    cleaned, issues = parse.check_resource(condition)
+    assert cleaned is None
+    assert [i.kind for i in issues] == ["invalid-resource"]
+    body = builders.order_sign([builders.draft("imatinib")], conditions=[condition])
+    resp = client.post("/cds-services/sarcoma-order-sign", json=body)
+    assert resp.status_code == 200
