@@ -35,3 +35,20 @@ def test_liposarcoma_pazopanib_warning_is_not_a_contraindication(cds):
     assert card["indicator"] == "warning"
     assert "Do not use" not in card["detail"]
     assert "limitation of use" in card["detail"]
+
+
+def test_fourth_line_ripretinib_after_three_inhibitors_without_regorafenib(cds):
+    history = [
+        b.progressed("imatinib", mg=400, authored="2021-01-01"),
+        b.progressed("sunitinib", mg=50, authored="2022-06-01"),
+        b.progressed("avapritinib", mg=300, authored="2024-01-01"),
+    ]
+    cards = cds(
+        b.patient_view(
+            conditions=[b.condition("gist")],
+            genomics=[b.kit_exon11(), b.negative("PDGFRA")],
+            medications=history,
+        )
+    )
+    card = rule_card(cards, "gist-fourth-line-ripretinib")
+    assert "three or more kinase inhibitors including imatinib" in card["summary"]
