@@ -49,9 +49,13 @@ def validate(raw: Mapping[str, Any]) -> Validation:
     try:
         model.model_validate(dict(raw))
     except ValidationError as exc:
+        try:
+            details = exc.errors(include_url=False, include_input=False)
+        except ValueError as unrenderable:  # a message naming a lone surrogate of the input
+            return Validation((), (((), type(unrenderable).__name__),))
         unknown: list[Path] = []
         errors: list[tuple[Path, str]] = []
-        for error in exc.errors(include_url=False, include_input=False):
+        for error in details:
             loc = tuple(error["loc"])
             if error["type"] == "extra_forbidden":
                 unknown.append(loc)

@@ -356,3 +356,14 @@ def test_a_malformed_extension_sibling_is_an_unreadable_condition_not_a_500(clie
     body = builders.order_sign([builders.draft("imatinib")], conditions=[condition])
     resp = client.post("/cds-services/sarcoma-order-sign", json=body)
     assert resp.status_code == 200
+
+
+def test_an_error_message_that_cannot_be_rendered_is_an_unreadable_resource() -> None:
+    """Found by the mutation tests: a lone surrogate where R4B names a resource type made
+    pydantic's error rendering raise UnicodeEncodeError out of ``r4.validate``."""
+    condition = builders.condition("gist", id="odd-subject")
+    condition["subject"]["resourceType"] = "x\ud800"
+    assert r4.validate(condition) == r4.Validation((), (((), "UnicodeEncodeError"),))
+    cleaned, issues = parse.check_resource(condition)
+    assert cleaned is None
+    assert [i.kind for i in issues] == ["invalid-resource"]
