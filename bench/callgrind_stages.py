@@ -27,6 +27,7 @@ import argparse
 import ctypes
 import gc
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -141,10 +142,19 @@ def child(args: argparse.Namespace) -> None:
         floor_request()
     parsed = parse()
     as_of, kb = core.clock(), core.kb
-    mapped = map_prefetch(parsed["prefetch"], parsed["context"])
+    # The mapping as the service calls it: with the day and the KB's laboratory look-back
+    # where this checkout has them.
+    options_of_mapping: dict[str, Any] = {}
+    if "lab_lookback_days" in inspect.signature(map_prefetch).parameters:
+        from rules.lab_lookback import lab_lookback_days
+
+        options_of_mapping = {"as_of": as_of, "lab_lookback_days": lab_lookback_days(kb)}
+    mapped = map_prefetch(parsed["prefetch"], parsed["context"], **options_of_mapping)
     stages: dict[str, Callable[[], Any]] = {
         "parse": parse,
-        "mapping": lambda: map_prefetch(parsed["prefetch"], parsed["context"]),
+        "mapping": lambda: map_prefetch(
+            parsed["prefetch"], parsed["context"], **options_of_mapping
+        ),
         "rules": lambda: evaluate(mapped.patient, kb, as_of, "order-sign"),
         "request": request,
         "request+log": request,

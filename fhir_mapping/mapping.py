@@ -6,14 +6,16 @@ per-type methods of :class:`fhir_mapping.builder.PatientBuilder`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fhir_mapping import (
     genomics,
     gist_risk,
     implications,
+    lab_window,
     medication_filter,
     medications,
     populations,
@@ -25,6 +27,7 @@ from fhir_mapping.bundles import collect, selections
 from fhir_mapping.codes import as_str, reference_of
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.parse import OTHER_VERSION_TYPES
+from rules.populations import LabResult, PregnancyRecord
 from rules.wording import count as count_words
 
 __all__ = ["MappingResult", "map_prefetch"]
@@ -48,13 +51,24 @@ _QUIET_TYPES = frozenset({"Practitioner", "Organization"})
 
 
 def map_prefetch(
-    prefetch: Mapping[str, Any], context: Mapping[str, Any], *, labs_searched: bool = True
+    prefetch: Mapping[str, Any],
+    context: Mapping[str, Any],
+    *,
+    labs_searched: bool = True,
+    as_of: dt.date | None = None,
+    lab_lookback_days: int | None = None,
 ) -> MappingResult:
     """Map raw prefetch values (resources, searchset Bundles, OperationOutcomes or None) and the
     hook context (patientId, draftOrders, selections) to the patient model.
 
     ``labs_searched``: False when the caller could not obtain the search for pregnancy status
     and organ-function results, so that their absence here is not evidence of their absence.
+
+    With ``as_of`` (the day of the call) and ``lab_lookback_days`` (the longest window in
+    which a rule reads organ-function laboratory results, ``rules.lab_lookback_days``), only
+    the laboratory results a rule can read are validated and mapped
+    (:mod:`fhir_mapping.lab_window`); without them every one is.
+
     Never raises on bad data: every problem becomes a :class:`MappingIssue`.
     """
     if not isinstance(prefetch, Mapping):
@@ -149,8 +163,7 @@ def map_prefetch(
     for raw, risk_kind in risk_factors:
         checkpoint()
         builder.gist_risk_factor(raw, risk_kind)
-    for raw, population_kind in population_observations:
-        builder.population_observation(raw, population_kind)
+    _population_observations(builder, population_observations, as_of, lab_lookback_days)
     chosen = selections(context)
     for raw in collected.drafts:
         checkpoint()
@@ -164,3 +177,39 @@ def map_prefetch(
             )
         )
     return builder.finish()
+
+
+def _population_observations(
+    builder: PatientBuilder,
+    entries: Sequence[tuple[Mapping[str, Any], str]],
+    as_of: dt.date | None,
+    lookback_days: int | None,
+) -> None:
+    """Map the pregnancy-status and laboratory Observations, in input order; with a day and a
+    look-back, only the laboratory results a rule can read (:mod:`fhir_mapping.lab_window`)."""
+    if as_of is None or lookback_days is None:
+        for raw, population_kind in entries:
+            builder.population_observation(raw, population_kind)
+        return
+    produced: dict[int, tuple[list[MappingIssue], list[LabResult], list[PregnancyRecord]]] = {}
+
+    def read(index: int) -> list[LabResult]:
+        if index not in produced:
+            issues, labs, pregnancy = builder.issues, builder.labs, builder.pregnancy
+            before = len(issues), len(labs), len(pregnancy)
+            raw, population_kind = entries[index]
+            builder.population_observation(raw, population_kind)
+            produced[index] = (
+                issues[before[0] :],
+                labs[before[1] :],
+                pregnancy[before[2] :],
+            )
+            del issues[before[0] :], labs[before[1] :], pregnancy[before[2] :]
+        return produced[index][1]
+
+    for index in sorted(lab_window.chosen(entries, as_of, lookback_days, read)):
+        read(index)
+        issues, labs, pregnancy = produced[index]
+        builder.issues.extend(issues)
+        builder.labs.extend(labs)
+        builder.pregnancy.extend(pregnancy)

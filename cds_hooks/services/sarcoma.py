@@ -23,6 +23,7 @@ from fhir_mapping.drafts import UncheckedOrder
 from fhir_mapping.mapping import MappingResult
 from fhir_mapping.populations import LAB_CODES, LNC_PREGNANCY_STATUS
 from rules import KnowledgeBase, Recommendation, evaluate
+from rules.lab_lookback import lab_lookback_days
 
 TIMELINE_LAUNCH_PATH = "/app/timeline/launch"
 LOINC = "http://loinc.org"
@@ -201,7 +202,14 @@ def answer(
 
     The population facts count as searched only when the ``populations`` key is there (a
     Bundle, or ``null`` for "no data"): otherwise a card must not say a result is absent."""
-    result = map_prefetch(prefetch, context, labs_searched=POPULATIONS_KEY in prefetch)
+    # Only the laboratory results a rule can read (the KB's look-back) are validated.
+    result = map_prefetch(
+        prefetch,
+        context,
+        labs_searched=POPULATIONS_KEY in prefetch,
+        as_of=as_of,
+        lab_lookback_days=lab_lookback_days(kb),
+    )
     checkpoint(now=True)
     recommendations = evaluate(result.patient, kb, as_of, hook)
     checkpoint(now=True)
