@@ -13,12 +13,10 @@ from typing import Any
 
 from fhir_mapping import (
     genomics,
-    gist_risk,
     implications,
     lab_window,
     medication_filter,
     medications,
-    populations,
     prefilter,
 )
 from fhir_mapping.budget import checkpoint
@@ -103,15 +101,13 @@ def map_prefetch(
                 continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))
             continue
-        population_kind = populations.kind(raw)
-        if population_kind is not None:
-            population_observations.append((raw, population_kind))
+        screened, routed_kind = prefilter.route(raw)
+        if screened == prefilter.POPULATION and routed_kind is not None:
+            population_observations.append((raw, routed_kind))
             continue
-        risk_kind = gist_risk.kind(raw)
-        if risk_kind is not None:
-            risk_factors.append((raw, risk_kind))
+        if screened == prefilter.RISK_FACTOR and routed_kind is not None:
+            risk_factors.append((raw, routed_kind))
             continue
-        screened = prefilter.screen(raw)
         if screened == prefilter.UNRELATED:
             continue
         if screened == prefilter.TEXT_ONLY:

@@ -88,6 +88,11 @@ _ENDED_CLINICAL = frozenset({"inactive", "resolved", "remission"})
 _KINDS = {LNC_PREGNANCY_STATUS: KIND_PREGNANCY, **{c: k.value for c, k in LAB_CODES.items()}}
 
 
+def observation_kinds() -> dict[str, str]:
+    """Observation code -> the kind :func:`kind` answers for it (with a LOINC system)."""
+    return dict(_KINDS)
+
+
 def kind(raw: Mapping[str, Any]) -> str | None:
     """``pregnancy`` or a :class:`LabKind` value for an Observation this module reads.
 

@@ -23,8 +23,16 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from fhir_mapping import conditions, disease_status, implications, procedures, staging
-from fhir_mapping.codes import LNC_REGION_STUDIED, LNC_VARIANT
+from fhir_mapping import (
+    conditions,
+    disease_status,
+    gist_risk,
+    implications,
+    populations,
+    procedures,
+    staging,
+)
+from fhir_mapping.codes import LNC_REGION_STUDIED, LNC_VARIANT, LOINC, normalise_system
 from fhir_mapping.tables import genomic_tests
 
 #: Elements read by :func:`fhir_mapping.text_findings.observation_texts`.
@@ -97,3 +105,71 @@ def has_relevant_code(raw: Mapping[str, Any]) -> bool:
 def may_carry_text(raw: Mapping[str, Any]) -> bool:
     """True if ``raw`` has any element the free-text pass reads (a key test, no parsing)."""
     return any(key in raw for key in TEXT_ELEMENTS)
+
+
+#: :func:`route` outcomes beyond :func:`screen`'s: a special-population Observation
+#: (:func:`fhir_mapping.populations.kind`) and a GIST risk factor (:func:`gist_risk.kind`).
+POPULATION = 3
+RISK_FACTOR = 4
+
+
+@cache
+def _tags() -> dict[str, tuple[str | None, bool, bool]]:
+    """code -> (population kind, is the tumour-size code, is a relevant code): one dict lookup
+    per coding answers all three classifiers."""
+    kinds = populations.observation_kinds()
+    relevant = relevant_observation_codes()
+    return {
+        code: (kinds.get(code), code == gist_risk.LNC_TUMOUR_SIZE, code in relevant)
+        for code in {*kinds, gist_risk.LNC_TUMOUR_SIZE, *relevant}
+    }
+
+
+def route(raw: Mapping[str, Any]) -> tuple[int, str | None]:
+    """Where an Observation of the prefetch goes, in one pass over its codings:
+    ``(POPULATION, populations.kind(raw))`` if that is not None, else
+    ``(RISK_FACTOR, gist_risk.kind(raw))`` if that is not None, else ``(screen(raw), None)``.
+
+    Called once per Observation of the prefetch (most of them unrelated labs): each coding's
+    code is looked up once, its system normalised only on a hit, and the GIST risk wording is
+    searched only when the text or a display may hold it.
+    """
+    concept = raw.get("code")
+    size = relevant = False
+    wording = False
+    if type(concept) is dict or isinstance(concept, Mapping):
+        text = concept.get("text")
+        wording = text is not None and gist_risk.may_name_a_kind(text)
+        items = concept.get("coding")
+        if isinstance(items, list):
+            tags = _tags()
+            for coding in items:
+                if not (type(coding) is dict or isinstance(coding, Mapping)):
+                    continue
+                if not wording and gist_risk.may_name_a_kind(coding.get("display")):
+                    wording = True
+                value = coding.get("code")
+                if not isinstance(value, str):
+                    continue
+                tag = tags.get(value.strip())
+                if tag is None:
+                    continue
+                population, is_size, is_relevant = tag
+                system = coding.get("system")
+                if isinstance(system, str):
+                    if population is not None and normalise_system(system) == LOINC:
+                        return POPULATION, population
+                    if is_size and system.strip() and normalise_system(system) == LOINC:
+                        size = True
+                relevant = relevant or is_relevant
+    if size:
+        return RISK_FACTOR, "size"
+    if wording:
+        risk = gist_risk.kind(raw)
+        if risk is not None:
+            return RISK_FACTOR, risk
+    if relevant:
+        return CODED, None
+    if "valueString" in raw or "valueCodeableConcept" in raw or "component" in raw or "note" in raw:
+        return TEXT_ONLY, None
+    return UNRELATED, None
