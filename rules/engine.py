@@ -25,11 +25,11 @@ from rules.results import (
     SuggestedAction,
     TherapyOption,
 )
+from rules.rule_index import HOOKS, ORDER_HOOKS, rules_of_hook, runs_on
 from rules.setting import current_setting
 
 #: Code system of the KB's override reasons (a URN: the vocabulary is local to this KB).
 OVERRIDE_SYSTEM = "urn:sarcoma-cds:override-reason"
-ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _CREATING = frozenset({"create-medication-request", "replace-draft"})
 #: Actions that put a drug at a dose into an order (checked against recorded intolerance).
@@ -84,13 +84,6 @@ def _evidence_note(rule: Rule, kb: KnowledgeBase) -> str | None:
             else (SUMMARY_ONLY_NOTE)
         )
     return rule.evidence.note
-
-
-def _not_approved_here(rule: Rule, kb: KnowledgeBase) -> bool:
-    return any(
-        note.jurisdiction == kb.meta.jurisdiction and note.status == "not-approved"
-        for note in rule.regulatory
-    )
 
 
 def _actions(
@@ -321,14 +314,20 @@ def _without_untolerated_actions(
     return out
 
 
-def evaluate(patient: Patient, kb: KnowledgeBase, as_of: date, hook: str) -> list[Recommendation]:
+def evaluate(
+    patient: Patient, kb: KnowledgeBase, as_of: date, hook: str, *, rule_index: bool = True
+) -> list[Recommendation]:
     """Run every active rule that applies to ``hook``; pure and deterministic.
+
+    Rules are looked up by hook and by the histologies they name (``rule_index``); with
+    ``rule_index=False`` every active rule of the hook is tried, which gives the same answer
+    (the reference the index is tested against).
 
     Order hooks only return recommendations about the drafted (order-sign) or selected
     (order-select) orders. When the KB meta says ``unapproved_drug_presentation: suppress``,
     recommendations for drugs not approved in the configured jurisdiction are not returned.
     """
-    if hook not in {"patient-view", *ORDER_HOOKS}:
+    if hook not in HOOKS:
         raise ValueError(f"unsupported hook {hook!r}")
     ctx = Context(
         patient=patient,
@@ -340,16 +339,16 @@ def evaluate(patient: Patient, kb: KnowledgeBase, as_of: date, hook: str) -> lis
         labels={h.id: h.label for h in kb.meta.histologies},
     )
     recs: list[Recommendation] = []
-    for compiled in kb.active_rules():
-        rule = compiled.rule
-        if hook not in rule.hooks:
-            continue
-        if (
-            kb.meta.unapproved_drug_presentation == "suppress"
-            and rule.then.kind == "recommendation"
-            and _not_approved_here(rule, kb)
-        ):
-            continue
+    if rule_index:
+        present = frozenset(d.histology for d in patient.diagnoses if d.is_active)
+        candidates = [
+            compiled
+            for compiled, histologies in rules_of_hook(kb, hook)
+            if histologies is None or not histologies.isdisjoint(present)
+        ]
+    else:
+        candidates = [c for c in kb.active_rules() if runs_on(c, kb, hook)]
+    for compiled in candidates:
         rec = apply_rule(compiled, ctx, kb)
         if rec is not None:
             recs.append(rec)
