@@ -17,7 +17,7 @@ keeps working.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rules.extent import ExtentFact, GistRiskAssessment, Resection
 from rules.facts import (
@@ -112,6 +112,16 @@ class Patient:
     labs_searched: bool = True
     # Chronic kidney disease stage 3-5, end-stage renal disease or dialysis, as Conditions.
     renal_conditions: tuple[RenalImpairmentRecord, ...] = ()
+    #: Biomarkers by the upper-cased symbol and HGNC id of every gene they involve
+    #: (:meth:`Biomarker.involves`), built on first use: the rules ask for a gene many
+    #: times per call, and a record may hold dozens of pertinent negatives.
+    _by_gene: dict[str, tuple[Biomarker, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    #: Exposure selections (historical, draft) computed once: every rule asks.
+    _exposures: dict[str, tuple[TherapyExposure, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # -- diagnoses ---------------------------------------------------------------------------
 
@@ -144,19 +154,30 @@ class Patient:
         self, gene: str, *, include_text_derived: bool = False
     ) -> tuple[Biomarker, ...]:
         """Findings involving ``gene`` (symbol or HGNC id), including as a fusion partner."""
-        return tuple(
-            b
-            for b in self.biomarkers
-            if b.involves(gene) and (include_text_derived or b.confidence is Confidence.CODED)
-        )
+        found = self._involving(gene)
+        if include_text_derived:
+            return found
+        return tuple(b for b in found if b.confidence is Confidence.CODED)
+
+    def _involving(self, gene: str) -> tuple[Biomarker, ...]:
+        """``tuple(b for b in self.biomarkers if b.involves(gene))``, from an index."""
+        index = self._by_gene
+        if not index and self.biomarkers:
+            lists: dict[str, list[Biomarker]] = {}
+            for biomarker in self.biomarkers:
+                keys = set()
+                for g in biomarker.genes:
+                    keys.add(g.symbol.upper())
+                    keys.add((g.hgnc_id or "").upper())
+                for key in keys:
+                    lists.setdefault(key, []).append(biomarker)
+            index.update((key, tuple(found)) for key, found in lists.items())
+        return index.get(gene.upper(), ())
 
     def driver_biomarkers(self, gene: str | None = None) -> tuple[Biomarker, ...]:
         """Present, coded, non-germline findings (optionally for one gene)."""
-        return tuple(
-            b
-            for b in self.biomarkers
-            if b.is_tumour_driver_candidate and (gene is None or b.involves(gene))
-        )
+        found = self.biomarkers if gene is None else self._involving(gene)
+        return tuple(b for b in found if b.is_tumour_driver_candidate)
 
     def has_fusion(self, gene: str) -> bool:
         return any(
@@ -187,10 +208,18 @@ class Patient:
         return None
 
     def historical_exposures(self) -> tuple[TherapyExposure, ...]:
-        return tuple(e for e in self.exposures if not e.is_draft)
+        found = self._exposures.get("historical")
+        if found is None:
+            found = self._exposures["historical"] = tuple(
+                e for e in self.exposures if not e.is_draft
+            )
+        return found
 
     def draft_exposures(self) -> tuple[TherapyExposure, ...]:
-        return tuple(e for e in self.exposures if e.is_draft)
+        found = self._exposures.get("draft")
+        if found is None:
+            found = self._exposures["draft"] = tuple(e for e in self.exposures if e.is_draft)
+        return found
 
     def selected_exposures(self) -> tuple[TherapyExposure, ...]:
         return tuple(e for e in self.exposures if e.is_draft and e.is_selected)
