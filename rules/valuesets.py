@@ -30,6 +30,18 @@ _SYSTEM_ALIASES = {
     "http://www.sequenceontology.org": SO,
 }
 _ICDO_RE = re.compile(r"^M?(\d{4})(?:/?(\d))?$")
+#: Stands for a value set without names (no text can name a member).
+_NO_NAMES = re.compile(r"(?!)")
+
+
+def _names_pattern(names: Iterable[str]) -> re.Pattern[str]:
+    """One search for "any of ``names`` as a whole word" (the names as written; the text is
+    lower-cased by the caller): the same answer as searching for each name in turn."""
+    ordered = sorted(names)
+    if not ordered:
+        return _NO_NAMES
+    alternatives = "|".join(re.escape(name) for name in ordered)
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
 
 
 def normalise_system(system: str) -> str:
@@ -69,6 +81,7 @@ class ValueSets:
     def __init__(self, files: Mapping[str, ValueSetFile]) -> None:
         self._files = dict(files)
         self._expanded: dict[str, ExpandedValueSet] = {}
+        self._name_patterns: dict[str, re.Pattern[str]] = {}
         for vs_id in sorted(self._files):
             self._expanded[vs_id] = self._expand(vs_id, ())
 
@@ -130,11 +143,10 @@ class ValueSets:
         """Whole-word match of any listed name in free text (case-insensitive)."""
         if not text:
             return False
-        lowered = text.lower()
-        return any(
-            re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", lowered)
-            for name in self._expanded[vs_id].names
-        )
+        pattern = self._name_patterns.get(vs_id)
+        if pattern is None:
+            pattern = self._name_patterns[vs_id] = _names_pattern(self._expanded[vs_id].names)
+        return pattern is not _NO_NAMES and pattern.search(text.lower()) is not None
 
     def matches(self, vs_id: str, codes: Iterable[tuple[str, str]], text: str | None) -> bool:
         """True when any (system, code) is in the set, else when the text names a member."""
