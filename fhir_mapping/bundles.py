@@ -70,18 +70,8 @@ def _add(
             )
             return
         entries = resource.get("entry")
-        if not isinstance(entries, list):
-            return
-        for entry in entries:
-            if not (type(entry) is dict or isinstance(entry, Mapping)):
-                continue  # an entry without a resource
-            inner = entry.get("resource")
-            if inner is None:
-                continue
-            url = entry.get("fullUrl")
-            if not isinstance(url, str) or not url.strip():
-                url = None
-            _add(collected, target, inner, url, ref, depth + 1)
+        if isinstance(entries, list):
+            _add_entries(collected, target, entries, ref, depth + 1)
         return
     if rtype == "OperationOutcome":
         collected.issues.append(
@@ -117,6 +107,49 @@ def _add(
     if full_url:
         collected.index.setdefault(full_url, resource)
     target.append(resource)
+
+
+#: Resource types :func:`_add` does more with than keep them.
+_NOT_KEPT_AS_IS = frozenset({"Bundle", "OperationOutcome"})
+
+
+def _add_entries(
+    collected: Collected,
+    target: list[Mapping[str, Any]],
+    entries: list[Any],
+    origin: str,
+    depth: int,
+) -> None:
+    """:func:`_add` for each entry's resource. The common entry (a JSON object with a type
+    and an id not seen before) is kept right here, as ``_add`` would keep it: a searchset
+    of a year-long record has hundreds of them."""
+    seen, index = collected._seen, collected.index
+    for entry in entries:
+        if not (type(entry) is dict or isinstance(entry, Mapping)):
+            continue  # an entry without a resource
+        inner = entry.get("resource")
+        if inner is None:
+            continue
+        url = entry.get("fullUrl")
+        if not isinstance(url, str) or not url.strip():
+            url = None
+        if type(inner) is dict:
+            rtype, rid = inner.get("resourceType"), inner.get("id")
+            if (
+                type(rtype) is str
+                and type(rid) is str
+                and rtype not in _NOT_KEPT_AS_IS
+                and rtype.strip()
+                and rid.strip()
+                and (rtype, rid) not in seen
+            ):
+                seen[(rtype, rid)] = len(target)
+                index[f"{rtype}/{rid}"] = inner
+                if url:
+                    index.setdefault(url, inner)
+                target.append(inner)
+                continue
+        _add(collected, target, inner, url, origin, depth)
 
 
 def collect(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Collected:

@@ -1,0 +1,72 @@
+"""Collecting a searchset keeps the common entry on a fast path: the resources, the reference
+index, the issues and the de-duplication are exactly those of reading each entry in full."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from fhir_mapping import bundles
+
+RESOURCE = st.fixed_dictionaries(
+    {},
+    optional={
+        "resourceType": st.sampled_from(
+            ["Observation", "Condition", "OperationOutcome", "", " ", "Bundle"]
+        )
+        | st.none()
+        | st.integers(),
+        "id": st.sampled_from(["a", "b", "c", " ", ""]) | st.none() | st.integers(),
+        "meta": st.fixed_dictionaries(
+            {"lastUpdated": st.sampled_from(["2024-01-01", "2025-01-01"])}
+        ),
+        "status": st.sampled_from(["final", "amended"]),
+    },
+)
+#: Entries with a type and an id (the fast path's candidates), duplicates likely.
+TYPED = st.fixed_dictionaries(
+    {
+        "resourceType": st.sampled_from(["Observation", "Bundle", "OperationOutcome", " "]),
+        "id": st.sampled_from(["a", "b", " "]),
+    },
+    optional={"meta": st.fixed_dictionaries({"lastUpdated": st.sampled_from(["1", "2"])})},
+)
+ENTRY = st.fixed_dictionaries(
+    {},
+    optional={
+        "resource": TYPED | RESOURCE | st.none() | st.integers(),
+        "fullUrl": st.sampled_from(["urn:uuid:1", "urn:uuid:2", "", " "]) | st.none(),
+    },
+)
+
+
+def reference(entries: list[Any]) -> bundles.Collected:
+    """Each entry read by the general path (``_add``), as before the fast path."""
+    collected = bundles.Collected()
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        inner = entry.get("resource")
+        if inner is None:
+            continue
+        url = entry.get("fullUrl")
+        if not isinstance(url, str) or not url.strip():
+            url = None
+        bundles._add(collected, collected.resources, inner, url, "Bundle/(no id)", 1)
+    return collected
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(ENTRY | st.integers(), max_size=8))
+@example([{"resource": {"resourceType": "Bundle", "id": "a"}}])
+@example([{"resource": {"resourceType": "OperationOutcome", "id": "a"}}])
+def test_fast_path_keeps_what_reading_each_entry_keeps(entries: list[Any]) -> None:
+    fast = bundles.collect({"o": {"resourceType": "Bundle", "entry": entries}}, {})
+    slow = reference(entries)
+    assert [id(r) for r in fast.resources] == [id(r) for r in slow.resources]
+    assert {k: id(v) for k, v in fast.index.items()} == {k: id(v) for k, v in slow.index.items()}
+    assert list(fast.index) == list(slow.index)
+    assert fast.issues == slow.issues
+    assert fast._seen == slow._seen
