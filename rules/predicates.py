@@ -24,8 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from rules import wording
 from rules.extent import Extent
 from rules.patient import (
+    Agent,
     Biomarker,
     BiomarkerKind,
+    Code,
     Diagnosis,
     Histology,
     HistologySubtype,
@@ -53,6 +55,8 @@ class Context:
     # Findings per criterion within one evaluation: rules share criteria (histology, draft
     # order of a drug...), and a predicate is a pure function of the patient and its params.
     memo: dict[str, Findings] = field(default_factory=dict)
+    #: :func:`exposure_matches` answers within one evaluation, by (value set, agent, code).
+    matched: dict[tuple[str, Agent, Code | None], bool] = field(default_factory=dict)
 
 
 class Params(BaseModel):
@@ -166,10 +170,18 @@ def _agent_codes(exposure_agent_rx: str | None, atc: str | None) -> list[tuple[s
 
 
 def exposure_matches(ctx: Context, vs_id: str, exposure: TherapyExposure) -> bool:
-    codes = _agent_codes(exposure.agent.rxnorm, exposure.agent.atc)
-    if exposure.code is not None:
-        codes.append((exposure.code.system, exposure.code.code))
-    return ctx.valuesets.matches(vs_id, codes, exposure.agent.ingredient)
+    """The exposure's drug is in value set ``vs_id`` (by its codes, else by its name).
+
+    Answered once per call for each value set, drug and code: the orders of the cycles of one
+    regimen (dozens on a year-long record) share them."""
+    key = (vs_id, exposure.agent, exposure.code)
+    found = ctx.matched.get(key)
+    if found is None:
+        codes = _agent_codes(exposure.agent.rxnorm, exposure.agent.atc)
+        if exposure.code is not None:
+            codes.append((exposure.code.system, exposure.code.code))
+        found = ctx.matched[key] = ctx.valuesets.matches(vs_id, codes, exposure.agent.ingredient)
+    return found
 
 
 def dose_text(exposure: TherapyExposure) -> str:
