@@ -115,9 +115,14 @@ def normalise_system(system: str) -> str:
     return stripped
 
 
+#: Compiled once: ``re.fullmatch`` with a flag pays an enum lookup and a cache probe per
+#: call, and every gene coding of every variant is read through here.
+_HGNC_ID = re.compile(r"\s*(?:HGNC:)?(\d+)\s*", re.IGNORECASE)
+
+
 def normalise_hgnc(code: str) -> str | None:
     """``HGNC:6342`` or ``6342`` -> ``HGNC:6342``; ``None`` if not an HGNC id."""
-    match = re.fullmatch(r"\s*(?:HGNC:)?(\d+)\s*", code, flags=re.IGNORECASE)
+    match = _HGNC_ID.fullmatch(code)
     return f"HGNC:{match.group(1)}" if match else None
 
 
