@@ -122,8 +122,8 @@ def _cleaned(
 
 #: Resource types whose conformant members :mod:`fhir_mapping.cheap_reader` may vouch for
 #: instead of R4B validation (each covered by a differential test: test_cheap_reader.py,
-#: test_cheap_reader_medications.py).
-CHEAP_TYPES = frozenset({"Condition", "MedicationRequest"})
+#: test_cheap_reader_medications.py, test_cheap_reader_observations.py).
+CHEAP_TYPES = frozenset({"Condition", "MedicationRequest", "Observation"})
 
 #: The verdict of the full check on a resource with nothing to report.
 _CONFORMANT = Verdict(False, r4.Validation((), ()), None)
