@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from rules.frozen import fast_init
+
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from rules.values import Code, PartialDate
 
@@ -65,6 +67,7 @@ class ExtentSource(StrEnum):
     TREATMENT_INTENT = "treatment-intent"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExtentFact:
     """One record that says something about the extent of disease.
@@ -91,6 +94,7 @@ class ResidualTumour(StrEnum):
     R2 = "R2"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Resection:
     """A completed cancer-directed surgical resection."""
@@ -113,6 +117,7 @@ class GistRisk(StrEnum):
     HIGH = "high"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GistRiskAssessment:
     """A GIST risk category, as recorded or as derived from the recorded pathology factors.

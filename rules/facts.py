@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from rules.frozen import fast_init
 from rules.values import Agent, Code, Dose, Gene, PartialDate
 from rules.vocabulary import (
     BiomarkerKind,
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     histology: Histology
@@ -64,6 +66,7 @@ class Diagnosis:
         return self.clinical_status.is_active or self.clinical_status is ClinicalStatus.UNKNOWN
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Biomarker:
     """One molecular finding.
@@ -113,6 +116,7 @@ class Biomarker:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TherapeuticImplication:
     """A lab-asserted therapeutic implication (kept as evidence, never acted on alone)."""
@@ -126,6 +130,7 @@ class TherapeuticImplication:
     date: PartialDate | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TherapyExposure:
     agent: Agent
@@ -156,6 +161,7 @@ class TherapyExposure:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DiseaseStatus:
     value: DiseaseStatusValue
@@ -168,6 +174,7 @@ class DiseaseStatus:
     limited: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CoMedication:
     """A non-sarcoma drug that matters for interactions: its CYP3A4 role (if any) and its

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rules.frozen import fast_init
+
 __all__ = ["HereditaryCondition", "HereditarySyndrome"]
 
 
@@ -19,6 +21,7 @@ class HereditarySyndrome(StrEnum):
     NEUROFIBROMATOSIS_TYPE_1 = "neurofibromatosis-type-1"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HereditaryCondition:
     """A recorded (not refuted) diagnosis of a hereditary syndrome."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from rules.frozen import fast_init
 from rules.values import PartialDate
 
 __all__ = ["LabKind", "LabResult", "PregnancyRecord", "PregnancyStatus", "RenalImpairmentRecord"]
@@ -21,6 +22,7 @@ class PregnancyStatus(StrEnum):
     NOT_PREGNANT = "not-pregnant"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PregnancyRecord:
     """One recorded pregnancy status: a pregnancy Condition or a pregnancy-status Observation.
@@ -57,6 +59,7 @@ LAB_NAMES = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LabResult:
     """One numeric laboratory result in its canonical unit (mg/dL, U/L, mL/min or
@@ -80,6 +83,7 @@ class LabResult:
         return self.value / self.uln
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RenalImpairmentRecord:
     """A current Condition that states chronic kidney disease stage 3 to 5, end-stage renal

@@ -23,6 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from rules.facts import TherapyExposure
+from rules.frozen import fast_init
 from rules.values import PartialDate, _fmt_decimal
 from rules.vocabulary import StopReason, TherapyStatus
 
@@ -41,6 +42,7 @@ class IntoleranceKind(StrEnum):
     NOTE = "note"  # an order's note or stop-reason text says it was not tolerated
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DrugIntolerance:
     """One drug (by ingredient) the record shows was not tolerated, with the dose if known."""

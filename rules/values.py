@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import total_ordering
 
+from rules.frozen import fast_init
+
 __all__ = [
     "Agent",
     "Code",
@@ -21,6 +23,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Code:
     """A coded value: system URI, code and (informational only) display."""
@@ -37,6 +40,7 @@ _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 
 @total_ordering
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PartialDate:
     """A date that keeps its precision: year, year-month or full date.
@@ -111,6 +115,7 @@ class PartialDate:
         return self.isoformat()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Gene:
     """A gene: HGNC id (``HGNC:6342``) when coded, and the symbol (``KIT``)."""
@@ -119,6 +124,7 @@ class Gene:
     hgnc_id: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Agent:
     """A normalised drug ingredient.
@@ -134,6 +140,7 @@ class Agent:
     antineoplastic: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Dose:
     """Dose and schedule as ordered, normalised where the data allow it.
