@@ -136,15 +136,20 @@ def relevant_first(issues: Sequence[object], refs: Iterable[str | None]) -> list
     return [*about, *(i for i in issues if i not in about)]
 
 
-def issues_line(issues: Sequence[object]) -> str | None:
-    if not issues:
+def issues_line(issues: Sequence[object], note: str | None = None) -> str | None:
+    """The one data-quality line: ``note`` (data a check needed and did not get) first, then
+    the inputs skipped or partly read."""
+    parts = [end_sentence(note)] if note else []
+    if issues:
+        count = len(issues)
+        noun = "input was" if count == 1 else "inputs were"
+        shown = "; ".join(_issue_text(i) for i in issues[:ISSUES_SHOWN])
+        more = count - ISSUES_SHOWN
+        tail = f"; and {more} more" if more > 0 else ""
+        parts.append(f"{count} {noun} skipped or partly read: {shown}{tail}.")
+    if not parts:
         return None
-    count = len(issues)
-    noun = "input was" if count == 1 else "inputs were"
-    shown = "; ".join(_issue_text(i) for i in issues[:ISSUES_SHOWN])
-    more = count - ISSUES_SHOWN
-    tail = f"; and {more} more" if more > 0 else ""
-    return f"- **Data quality:** {count} {noun} skipped or partly read: {shown}{tail}."
+    return "- **Data quality:** " + " ".join(parts)
 
 
 def footer_line(rec: Recommendation | None, kb_version: str, *, timeline: bool) -> str:
@@ -201,13 +206,19 @@ def _fit(lines: list[str | None], flexible: int) -> str:
 
 
 def recommendation_detail(
-    rec: Recommendation, *, issues: Sequence[object], kb_version: str, timeline: bool
+    rec: Recommendation,
+    *,
+    issues: Sequence[object],
+    kb_version: str,
+    timeline: bool,
+    note: str | None = None,
 ) -> str:
-    """The detail of one recommendation's card (see the module docstring)."""
+    """The detail of one recommendation's card (see the module docstring); ``note`` leads
+    the data-quality line."""
     ordered = relevant_first(issues, (f.source_ref for f in rec.findings))
     attempts = ((MAX_FACTS, WHAT_CHARS), (2, WHAT_CHARS), (1, WHAT_CHARS), (1, 360))
     for facts, what_limit in attempts:
-        lines = _recommendation_lines(rec, ordered, kb_version, timeline, facts, what_limit)
+        lines = _recommendation_lines(rec, ordered, kb_version, timeline, facts, what_limit, note)
         text = "\n".join(line for line in lines if line)
         if len(text) <= MAX_DETAIL:
             return text
@@ -221,6 +232,7 @@ def _recommendation_lines(
     timeline: bool,
     facts: int,
     what_limit: int,
+    note: str | None = None,
 ) -> list[str | None]:
     return [
         facts_line(rec.findings, limit=facts),
@@ -239,7 +251,7 @@ def _recommendation_lines(
         ),
         _evidence_line(rec),
         _regulatory_line(rec),
-        issues_line(issues),
+        issues_line(issues, note),
         footer_line(rec, kb_version, timeline=timeline),
     ]
 
@@ -287,12 +299,29 @@ def unchecked_detail(order: object, *, issues: Sequence[object], kb_version: str
     return _fit(lines, flexible=1)
 
 
+def population_gap_detail(gap: object, *, kb_version: str) -> str:
+    """The detail of the card for a drafted drug whose label population checks were not made
+    and that no other card is about."""
+    reference = str(getattr(gap, "reference", ""))
+    drug = str(getattr(gap, "drug", "the drug"))
+    text = getattr(gap, "text", None)
+    lines: list[str | None] = [
+        f"- **Why:** Draft order of {drug} (`{reference}`).",
+        f"- **Recommendation:** Before signing, check pregnancy status and recent liver and "
+        f"kidney results against the {drug} label yourself; this service could not.",
+        issues_line((), text() if callable(text) else None),
+        footer_line(None, kb_version, timeline=False),
+    ]
+    return _fit(lines, flexible=1)
+
+
 __all__ = [
     "MAX_DETAIL",
     "MAX_LINES",
     "citation_text",
     "clip",
     "issues_line",
+    "population_gap_detail",
     "recommendation_detail",
     "relevant_first",
     "source_text",

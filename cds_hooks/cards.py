@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from cds_hooks import card_text
 from cds_hooks.card_text import (
+    population_gap_detail,
     recommendation_detail,
     summary_detail,
     unchecked_detail,
@@ -46,6 +47,7 @@ from cds_hooks.suggestions import actions_for
 from fhir_mapping.drafts import UncheckedOrder
 from rules import Recommendation, SuggestedAction
 from rules import Source as KbSource
+from rules.population_gaps import PopulationGap
 
 #: Fixed project namespace for deterministic card and suggestion uuids.
 CARD_NAMESPACE = uuid.UUID("6f1d3c1e-5a0b-4d7e-9a55-2f4b8e0c7d21")
@@ -64,6 +66,7 @@ def _uuid(*parts: str) -> str:
 
 
 UNCHECKED_ID = "unchecked-order"
+POPULATION_GAP_ID = "population-data-unavailable"
 
 
 def card_rules(
@@ -71,10 +74,13 @@ def card_rules(
     recommendations: Sequence[Recommendation],
     hook_instance: str,
     unchecked: Sequence[UncheckedOrder] = (),
+    population_gaps: Sequence[PopulationGap] = (),
 ) -> list[tuple[str, str, str]]:
     """(card uuid, rule id, indicator) for each card: the ledger behind per-rule feedback."""
     by_uuid = {_uuid(hook_instance, r.rule_id): r.rule_id for r in recommendations}
     by_uuid[_uuid(hook_instance, SUMMARY_ID)] = SUMMARY_ID
+    for gap in population_gaps:
+        by_uuid[_uuid(hook_instance, POPULATION_GAP_ID, gap.order_id)] = POPULATION_GAP_ID
     for order in unchecked:
         by_uuid[_uuid(hook_instance, UNCHECKED_ID, order.reference)] = UNCHECKED_ID
         by_uuid[_uuid(hook_instance, UNCHECKED_ID, "dose", order.reference)] = UNCHECKED_ID
@@ -167,6 +173,7 @@ def _single_card(
     timeline_url: str | None = None,
     authored_on: str | None = None,
     user_id: str | None = None,
+    population_gaps: Sequence[PopulationGap] = (),
 ) -> Card:
     source, links = _source_and_links(rec.citations)
     single_choice = rec.kind in {"warning", "recommendation"}
@@ -185,8 +192,13 @@ def _single_card(
         behavior = SelectionBehavior.AT_MOST_ONE if single_choice else SelectionBehavior.ANY
     if timeline_url:
         links = [_timeline_link(timeline_url, patient_id), *(links or [])]
+    notes = [g.text() for g in population_gaps if g.order_id in rec.order_ids]
     detail = recommendation_detail(
-        rec, issues=issues, kb_version=kb_version, timeline=timeline_url is not None
+        rec,
+        issues=issues,
+        kb_version=kb_version,
+        timeline=timeline_url is not None,
+        note="; ".join(notes) or None,
     )
     return Card(
         uuid=_uuid(hook_instance, rec.rule_id),
@@ -265,6 +277,30 @@ def _unchecked_card(
     )
 
 
+def _population_gap_card(
+    gap: PopulationGap,
+    *,
+    hook_instance: str,
+    kb_version: str,
+    timeline_url: str | None = None,
+    patient_id: str,
+    **_: Any,
+) -> Card:
+    """A drafted drug with label population rows, no other card about it, and no population
+    data to check it against: never silence for a check that could not be made."""
+    links = [_timeline_link(timeline_url, patient_id)] if timeline_url else None
+    return Card(
+        uuid=_uuid(hook_instance, POPULATION_GAP_ID, gap.order_id),
+        summary=clip(
+            f"Pregnancy and organ-function checks not made for {gap.drug}: results not available"
+        ),
+        detail=population_gap_detail(gap, kb_version=kb_version),
+        indicator=Indicator.INFO,
+        source=Source(label="Sarcoma order check: data available for the draft order"),
+        links=links,
+    )
+
+
 #: Within one severity: what to do first, then the missing tests, then what to monitor.
 _KIND_ORDER = {"warning": 0, "recommendation": 0, "data-gap": 1, "monitoring": 2, "summary": 3}
 
@@ -280,6 +316,7 @@ def render(
     issues: Sequence[object] = (),
     timeline_url: str | None = None,
     unchecked: Sequence[UncheckedOrder] = (),
+    population_gaps: Sequence[PopulationGap] = (),
     authored_on: str | None = None,
     user_id: str | None = None,
 ) -> list[Card]:
@@ -288,6 +325,9 @@ def render(
     ``timeline_url`` (the SMART launch URL of the therapy-timeline app) adds a smart link to
     every card: the full reasoning, every option and all citations are there. ``unchecked``
     are draft orders the mapping could not check (order hooks: one warning card each).
+    ``population_gaps`` (order hooks) are drafted drugs whose label population checks could not
+    be made: a data-quality line on the cards about the draft, or one info card when no card
+    is about it.
     ``authored_on`` (the date of the call) and ``user_id`` (``context.userId``) go into
     suggested orders."""
     common: dict[str, Any] = {
@@ -314,7 +354,14 @@ def render(
         ),
     )
     if hook != "patient-view":
-        cards = [_single_card(r, **common) for r in recs if r.order_ids]
+        about = [r for r in recs if r.order_ids]
+        cards = [_single_card(r, population_gaps=population_gaps, **common) for r in about]
+        covered = {order_id for r in about for order_id in r.order_ids}
+        cards += [
+            _population_gap_card(gap, **common)
+            for gap in population_gaps
+            if gap.order_id not in covered
+        ]
         return cards + [_unchecked_card(order, **common) for order in unchecked]
     actionable = [r for r in recs if r.kind != "summary"]
     if actionable:

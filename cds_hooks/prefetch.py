@@ -46,6 +46,23 @@ def classify(prefetch: Mapping[str, Any] | None, key: str) -> PrefetchState:
     return PrefetchState.PRESENT
 
 
+def search_failed(value: Any) -> bool:
+    """A searchset Bundle that reports its own failure: an OperationOutcome entry with an
+    ``error`` or ``fatal`` issue (a ``warning``, such as "no results", is a search that ran)."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return False
+    entries = value.get("entry")
+    for entry in entries if isinstance(entries, list) else ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
+            continue
+        issues = resource.get("issue")
+        for issue in issues if isinstance(issues, list) else ():
+            if isinstance(issue, dict) and issue.get("severity") in {"error", "fatal"}:
+                return True
+    return False
+
+
 @dataclass(slots=True)
 class PrefetchResult:
     """Resolved data per key (``None`` = no data) and how each key was obtained."""

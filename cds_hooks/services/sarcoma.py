@@ -15,6 +15,7 @@ from typing import Any
 
 from cds_hooks.cards import card_rules, render
 from cds_hooks.models import Card
+from cds_hooks.prefetch import search_failed
 from cds_hooks.protocol import CallContext
 from cds_hooks.registry import PrefetchSpec, ServiceDefinition
 from fhir_mapping import map_prefetch
@@ -24,6 +25,7 @@ from fhir_mapping.mapping import MappingResult
 from fhir_mapping.populations import LAB_CODES, LNC_PREGNANCY_STATUS
 from rules import KnowledgeBase, Recommendation, evaluate
 from rules.lab_lookback import lab_lookback_days
+from rules.population_gaps import PopulationGap, population_gaps
 
 TIMELINE_LAUNCH_PATH = "/app/timeline/launch"
 LOINC = "http://loinc.org"
@@ -174,6 +176,7 @@ class Answer:
     recommendations: list[Recommendation]
     mapping: MappingResult
     unchecked: list[UncheckedOrder]
+    population_gaps: tuple[PopulationGap, ...] = ()
 
 
 def draft_orders_of(context: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -201,17 +204,22 @@ def answer(
     """Map, evaluate and render: the whole service, without HTTP (the CLI uses it too).
 
     The population facts count as searched only when the ``populations`` key is there (a
-    Bundle, or ``null`` for "no data"): otherwise a card must not say a result is absent."""
+    Bundle, or ``null`` for "no data") and its search did not report an error: otherwise a
+    card must not say a result is absent."""
+    searched = POPULATIONS_KEY in prefetch and not search_failed(prefetch[POPULATIONS_KEY])
     # Only the laboratory results a rule can read (the KB's look-back) are validated.
     result = map_prefetch(
         prefetch,
         context,
-        labs_searched=POPULATIONS_KEY in prefetch,
+        labs_searched=searched,
         as_of=as_of,
         lab_lookback_days=lab_lookback_days(kb),
     )
     checkpoint(now=True)
     recommendations = evaluate(result.patient, kb, as_of, hook)
+    # Drafted drugs with label population rows whose results-based checks could not be made
+    # (the population search was neither sent nor obtainable): said on the cards about them.
+    gaps = population_gaps(result.patient, kb, as_of, hook)
     checkpoint(now=True)
     # order-select: the selected drafts only (all of them when the client flags none)
     flagged = hook == "order-select" and bool(context.get("selections"))
@@ -227,10 +235,11 @@ def answer(
         issues=result.issues,
         timeline_url=timeline_url,
         unchecked=unchecked,
+        population_gaps=gaps,
         authored_on=as_of.isoformat(),
         user_id=user_id if isinstance(user_id, str) else None,
     )
-    return Answer(cards, list(recommendations), result, unchecked)
+    return Answer(cards, list(recommendations), result, unchecked, gaps)
 
 
 def handle(ctx: CallContext) -> list[Card]:
@@ -248,7 +257,11 @@ def handle(ctx: CallContext) -> list[Card]:
     ctx.notes["mapping_issues"] = len(issues)
     ctx.notes["issue_kinds"] = Counter(issue.kind for issue in issues)
     ctx.notes["issued"] = card_rules(
-        done.cards, done.recommendations, ctx.request.hook_instance, done.unchecked
+        done.cards,
+        done.recommendations,
+        ctx.request.hook_instance,
+        done.unchecked,
+        done.population_gaps,
     )
     return done.cards
 
