@@ -88,6 +88,7 @@ def map_prefetch(
     consequences: dict[str, set[str]] = {}
     risk_factors: list[tuple[Mapping[str, Any], str]] = []
     population_observations: list[tuple[Mapping[str, Any], str]] = []
+    displays: dict[str, bool] = {}  # prefilter.route's memo, for this call only
     medication_names: dict[str, bool] = {}  # medication_filter's per-call memo
     for raw in collected.resources:
         checkpoint()
@@ -101,7 +102,7 @@ def map_prefetch(
                 continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))
             continue
-        screened, routed_kind = prefilter.route(raw)
+        screened, routed_kind = prefilter.route(raw, displays)
         if screened == prefilter.POPULATION and routed_kind is not None:
             population_observations.append((raw, routed_kind))
             continue

@@ -125,14 +125,18 @@ def _tags() -> dict[str, tuple[str | None, bool, bool]]:
     }
 
 
-def route(raw: Mapping[str, Any]) -> tuple[int, str | None]:
+def route(
+    raw: Mapping[str, Any], displays: dict[str, bool] | None = None
+) -> tuple[int, str | None]:
     """Where an Observation of the prefetch goes, in one pass over its codings:
     ``(POPULATION, populations.kind(raw))`` if that is not None, else
     ``(RISK_FACTOR, gist_risk.kind(raw))`` if that is not None, else ``(screen(raw), None)``.
 
     Called once per Observation of the prefetch (most of them unrelated labs): each coding's
     code is looked up once, its system normalised only on a hit, and the GIST risk wording is
-    searched only when the text or a display may hold it.
+    searched only when the text or a display may hold it. ``displays``, a dict the caller
+    keeps for one call, remembers that answer per display text: a lab feed repeats a few
+    displays hundreds of times.
     """
     concept = raw.get("code")
     size = relevant = False
@@ -146,8 +150,15 @@ def route(raw: Mapping[str, Any]) -> tuple[int, str | None]:
             for coding in items:
                 if not (type(coding) is dict or isinstance(coding, Mapping)):
                     continue
-                if not wording and gist_risk.may_name_a_kind(coding.get("display")):
-                    wording = True
+                if not wording:
+                    display = coding.get("display")
+                    if type(display) is str and displays is not None:
+                        known = displays.get(display)
+                        if known is None:
+                            known = displays[display] = gist_risk.may_name_a_kind(display)
+                        wording = known
+                    else:
+                        wording = gist_risk.may_name_a_kind(display)
                 value = coding.get("code")
                 if not isinstance(value, str):
                     continue

@@ -72,3 +72,13 @@ def test_route_matches_the_three_classifiers(code: Any, elements: set[str]) -> N
     raw: dict[str, Any] = {"resourceType": "Observation", "code": code}
     raw.update({key: "x" for key in elements})
     assert prefilter.route(raw) == reference_route(raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(CONCEPT | st.none(), ELEMENTS), max_size=6))
+def test_the_per_call_display_memo_changes_no_route(observations: list[Any]) -> None:
+    displays: dict[str, bool] = {}
+    for code, elements in observations:
+        raw: dict[str, Any] = {"resourceType": "Observation", "code": code}
+        raw.update({key: "x" for key in elements})
+        assert prefilter.route(raw, displays) == reference_route(raw)
