@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from cds_hooks.errors import PrefetchUnavailable
@@ -61,6 +62,33 @@ def search_failed(value: Any) -> bool:
             if isinstance(issue, dict) and issue.get("severity") in {"error", "fatal"}:
                 return True
     return False
+
+
+def _entry_date(entry: Any) -> str | None:
+    resource = entry.get("resource") if isinstance(entry, dict) else None
+    if not isinstance(resource, dict):
+        return None
+    period = resource.get("effectivePeriod")
+    for value in (
+        resource.get("effectiveDateTime"),
+        resource.get("effectiveInstant"),
+        period.get("start") if isinstance(period, dict) else None,
+        resource.get("issued"),
+    ):
+        if isinstance(value, str) and len(value) >= 4:
+            return value[:10]
+    return None
+
+
+def newest_first_or_complete(value: Any) -> bool:
+    """A searchset whose further pages could not be fetched still stands for its search only
+    when its first page is newest first (the template's ``_sort=-date`` was honoured): a server
+    that ignores the sort may leave the newest results on the pages that were not read."""
+    if not isinstance(value, dict) or next_link(value) is None:
+        return True
+    entries = value.get("entry")
+    dates = [d for e in (entries if isinstance(entries, list) else ()) if (d := _entry_date(e))]
+    return all(a >= b for a, b in pairwise(dates))
 
 
 @dataclass(slots=True)
@@ -122,6 +150,9 @@ def resolve(
             result.sources[spec.key] = "unavailable"
             continue
         if spec.fetch_since_days is not None and as_of is not None and "?" in query:
+            # Bounded by date and read to the last page, the service's own search needs no
+            # order: without `_sort` a server that does not support it (400) still answers.
+            query = _without_sort(query)
             query += f"&date=ge{(as_of - timedelta(days=spec.fetch_since_days)).isoformat()}"
         to_fetch.append((spec, query))
     if not to_fetch:
@@ -147,6 +178,12 @@ def resolve(
         result.sources[spec.key] = "fetched"
         result.fetched += 1
     return result
+
+
+def _without_sort(query: str) -> str:
+    path, _, params = query.partition("?")
+    kept = [p for p in params.split("&") if not p.startswith("_sort=")]
+    return f"{path}?{'&'.join(kept)}"
 
 
 def _fetch(client: FhirClient, query: str) -> dict[str, Any] | FhirUnavailable:

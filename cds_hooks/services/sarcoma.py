@@ -15,7 +15,7 @@ from typing import Any
 
 from cds_hooks.cards import card_rules, render
 from cds_hooks.models import Card
-from cds_hooks.prefetch import search_failed
+from cds_hooks.prefetch import newest_first_or_complete, search_failed
 from cds_hooks.protocol import CallContext
 from cds_hooks.registry import PrefetchSpec, ServiceDefinition
 from fhir_mapping import map_prefetch
@@ -204,9 +204,15 @@ def answer(
     """Map, evaluate and render: the whole service, without HTTP (the CLI uses it too).
 
     The population facts count as searched only when the ``populations`` key is there (a
-    Bundle, or ``null`` for "no data") and its search did not report an error: otherwise a
-    card must not say a result is absent."""
-    searched = POPULATIONS_KEY in prefetch and not search_failed(prefetch[POPULATIONS_KEY])
+    Bundle, or ``null`` for "no data"), its search did not report an error, and a first page
+    whose next pages could not be read is newest first: otherwise a card must not say a result
+    is absent."""
+    population = prefetch.get(POPULATIONS_KEY)
+    searched = (
+        POPULATIONS_KEY in prefetch
+        and not search_failed(population)
+        and newest_first_or_complete(population)
+    )
     # Only the laboratory results a rule can read (the KB's look-back) are validated.
     result = map_prefetch(
         prefetch,

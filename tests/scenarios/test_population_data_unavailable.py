@@ -85,3 +85,26 @@ def test_a_drug_without_label_population_rows_gets_no_line(cds):
     body = b.patient_view(conditions=GIST, genomics=EXON11)
     del body["prefetch"]["populations"]
     assert all(LINE not in card["detail"] for card in cds(body))
+
+
+def first_page(*days: int) -> dict[str, Any]:
+    """The first page of the population search, with a next page the service cannot fetch."""
+    labs = [b.lab_result("1742-6", 30, "U/L", high=40, days_ago=d, id=f"alt-{d}") for d in days]
+    page = b.searchset(labs)
+    page["link"] = [{"relation": "next", "url": "https://ehr.example/fhir/Observation?page=2"}]
+    return page
+
+
+def test_a_first_page_in_no_date_order_is_not_the_newest_results(cds):
+    """A server that ignored `_sort=-date` sends any 100 results first: the newest may be on
+    the page the service could not fetch."""
+    body = imatinib_first_line()
+    body["prefetch"]["populations"] = first_page(5, 100, 200)
+    body["prefetch"]["populations"]["entry"].reverse()  # oldest first
+    card_with(cds(body), "pregnancy", "not made", "imatinib", indicator="info")
+
+
+def test_a_first_page_newest_first_is_read_as_the_newest_results(cds):
+    body = imatinib_first_line()
+    body["prefetch"]["populations"] = first_page(5, 100, 200)
+    no_card_with(cds(body), "not made")
