@@ -99,8 +99,10 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _checked(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
-        cleaned, issues = check_resource(raw)
+    def _checked(
+        self, raw: Mapping[str, Any], *, ref: str | None = None, version_checked: bool = False
+    ) -> dict[str, Any] | None:
+        cleaned, issues = check_resource(raw, ref=ref, version_checked=version_checked)
         self.issues.extend(issues)
         return cleaned
 
@@ -109,7 +111,9 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         if self.patient_id is None:
             return False
         subject = as_str(as_dict(raw.get("subject") or raw.get("patient")).get("reference"))
-        if subject is None or "/" not in subject:
+        if subject is None or subject == f"Patient/{self.patient_id}":
+            return False  # the common case: the context's patient, without the split below
+        if "/" not in subject:
             return False
         parts = subject.rstrip("/").split("/")
         if parts[-2] == "Patient" and parts[-1] != self.patient_id:

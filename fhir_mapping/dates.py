@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from fhir_mapping.codes import as_dict, as_str
 from rules.patient import PartialDate
 
+_from_iso = dt.date.fromisoformat
+
 
 def parse_date(value: Any) -> PartialDate | None:
     if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-":
         # The common full date or dateTime ("2024-03-01", "2024-03-01T09:00:00Z") without the
         # regular expression: the same fields PartialDate.parse reads (its pattern's \d is
-        # str.isdecimal), the same validation.
+        # str.isdecimal), the same validation. First in C: a "YYYY-MM-DD" of ASCII digits
+        # that is a real day; anything else (other decimal digits, day 30 of February) takes
+        # the field-by-field path below.
+        try:
+            return PartialDate.from_date(_from_iso(value[:10]))
+        except ValueError:
+            pass
         year, month, day = value[:4], value[5:7], value[8:10]
         if year.isdecimal() and month.isdecimal() and day.isdecimal():
             try:

@@ -296,13 +296,16 @@ def map_medication(
     resource: Mapping[str, Any],
     identified: Identified,
     *,
+    ref: str | None = None,
     is_draft: bool = False,
     is_selected: bool = False,
     dose_memo: DoseMemo | None = None,
 ) -> tuple[TherapyExposure | CoMedication | None, list[MappingIssue]]:
     """``dose_memo``: one dict per call, so that the cycles of one regimen (the same dosage
-    instructions order after order) have their dose read and checked once."""
-    ref = reference_of(resource)
+    instructions order after order) have their dose read and checked once. ``ref``: the
+    resource's :func:`reference_of`, when the caller has it already."""
+    if ref is None:
+        ref = reference_of(resource)
     rtype = as_str(resource.get("resourceType"))
     raw_status = as_str(resource.get("status")) or "unknown"
     table = _STATEMENT_STATUS if rtype == "MedicationStatement" else _REQUEST_STATUS

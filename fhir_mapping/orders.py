@@ -33,7 +33,9 @@ class OrderMapping:
     #: Dose read and checked per distinct dosage (JSON text), for one call.
     dose_memo: medications.DoseMemo
 
-    def _checked(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _checked(
+        self, raw: Mapping[str, Any], *, ref: str | None = None, version_checked: bool = False
+    ) -> dict[str, Any] | None:
         raise NotImplementedError
 
     def _other_patient(self, raw: Mapping[str, Any]) -> bool:
@@ -97,13 +99,22 @@ class OrderMapping:
             return None  # a medication outside the sarcoma knowledge base: nothing to check
         if self._other_patient(raw):
             return "it is for a different patient than the hook context"
-        cleaned = self._checked(raw)
+        raw_reference = reference_of(raw)
+        # The version was checked above; the reference is built once when validation kept
+        # the elements it is made of.
+        cleaned = self._checked(raw, ref=raw_reference, version_checked=True)
         if cleaned is None:
             return "elements needed to check it are not valid FHIR R4 (see data quality)"
-        reference = reference_of(cleaned)
+        if cleaned.get("id") is raw.get("id") and cleaned.get("resourceType") is raw.get(
+            "resourceType"
+        ):
+            reference = raw_reference
+        else:
+            reference = reference_of(cleaned)
         mapped, issues = medications.map_medication(
             cleaned,
             identified,
+            ref=reference,
             is_draft=is_draft,
             is_selected=is_draft and reference in selected,
             dose_memo=self.dose_memo,

@@ -269,13 +269,19 @@ class VerdictCache:
 VERDICTS = VerdictCache()
 
 
-def check_resource(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
-    """Return a cleaned copy of ``raw`` ready to map, or ``None``, plus the issues found."""
-    ref = reference_of(raw)
+def check_resource(
+    raw: Mapping[str, Any], *, ref: str | None = None, version_checked: bool = False
+) -> tuple[dict[str, Any] | None, list[MappingIssue]]:
+    """Return a cleaned copy of ``raw`` ready to map, or ``None``, plus the issues found.
+
+    ``ref``: ``reference_of(raw)`` when the caller has it; ``version_checked``: the caller
+    has found ``other_version(raw)`` to be ``None`` already (the medication path)."""
+    if ref is None:
+        ref = reference_of(raw)
     rtype = as_str(raw.get("resourceType"))
     if rtype is None:
         return None, [MappingIssue("invalid-resource", ref, "resource without resourceType")]
-    version_issue = other_version(raw)
+    version_issue = None if version_checked else other_version(raw)
     if version_issue is not None:
         return None, [version_issue]
     try:

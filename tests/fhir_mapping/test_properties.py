@@ -182,6 +182,12 @@ _DATE_PARTS = st.sampled_from(
 @example("2024-13-01")
 @example(" 2024-03-01")
 @example("2024-03-1x")
+@example("2024-0\u0663-01")
+@example("2024-02-29T00:00")
+@example("2023-02-29")
+@example("0000-01-01")
+@example("2024-W01-1")
+@example("20240301")
 @settings(max_examples=500)
 def test_date_reading_is_partial_date_parse(value: Any) -> None:
     """The fast path for full dates reads what PartialDate.parse reads (invalid days too)."""
