@@ -38,6 +38,9 @@ from rules.patient import Diagnosis, Histology, PartialDate
 
 LNC_TUMOUR_SIZE = "21889-1"  # mCODE TumorSize (MC4 SD_TumorSize.fsh)
 LNC_LONGEST_DIMENSION = "33728-7"  # "Size.maximum dimension in Tumor" (same)
+#: The risk factors found by their Observation code (the others only by their wording): the
+#: prefetch templates search for these codes, derived from here (contract-tested).
+SEARCHABLE_LOINC = (LNC_TUMOUR_SIZE,)
 LA_PRESENT = "LA9633-4"
 LA_ABSENT = "LA9634-2"
 

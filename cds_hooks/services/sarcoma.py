@@ -21,6 +21,7 @@ from cds_hooks.registry import PrefetchSpec, ServiceDefinition
 from fhir_mapping import map_prefetch
 from fhir_mapping.budget import checkpoint
 from fhir_mapping.drafts import UncheckedOrder
+from fhir_mapping.gist_risk import SEARCHABLE_LOINC as GIST_RISK_LOINC
 from fhir_mapping.mapping import MappingResult
 from fhir_mapping.populations import LAB_CODES, LNC_PREGNANCY_STATUS
 from rules import KnowledgeBase, Recommendation, evaluate
@@ -70,6 +71,10 @@ STATUS_LOINC = (
     "88040-1",  # Response to cancer treatment
     "31206-6",  # mCODE HistologicBehaviorAndType (histology as an Observation)
 )
+#: GIST risk factors with a code (fhir_mapping.gist_risk's own table: mCODE TumorSize 21889-1).
+#: Mitotic count, rupture and a recorded risk category have no verified code: the mapping
+#: recognises them by wording, so no code search finds them (the adjuvant card then says
+#: which factors were not available).
 
 
 #: The special-population Observations the mapping reads (fhir_mapping.populations): pregnancy
@@ -103,7 +108,7 @@ PREFETCH = (
     PrefetchSpec(
         "observations",
         "Observation?patient={{context.patientId}}&code="
-        + _codes(LOINC, GENOMIC_LOINC + STATUS_LOINC + STAGING_LOINC)
+        + _codes(LOINC, GENOMIC_LOINC + STATUS_LOINC + STAGING_LOINC + GIST_RISK_LOINC)
         + ","
         + _codes(SNOMED, STAGING_SNOMED)
         + f",{TBD_CODES}|therapeutic-implication,{TBD_CODES}|molecular-consequence&_count=200",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from cds_hooks.registry import check_template
+from fhir_mapping.gist_risk import SEARCHABLE_LOINC as GIST_RISK_LOINC
 from fhir_mapping.populations import LAB_CODES, LNC_PREGNANCY_STATUS
 from tests.contract.wire import empty_members
 
@@ -97,3 +98,15 @@ def test_population_search_is_optional_newest_first_and_separate_from_the_genomi
         genomic = _searched_codes([service["prefetch"]["observations"]], "Observation")
         assert f"{LOINC}|{LNC_PREGNANCY_STATUS}" not in genomic
         assert not {f"{LOINC}|{code}" for code in LAB_CODES} & genomic
+
+
+def test_observation_search_names_every_coded_gist_risk_factor_the_mapping_reads(client):
+    """Tumour size (mCODE TumorSize, fhir_mapping.gist_risk's own code table) is searched for
+    in the `observations` key: a client that resolves the templates (the Sandbox, Epic) or
+    our own fetch sends it, and the adjuvant decision can read it."""
+    wanted = {f"{LOINC}|{code}" for code in GIST_RISK_LOINC}
+    assert wanted  # the table is not empty: tumour size has a code
+    for service in client.get("/cds-services").get_json()["services"]:
+        searched = _searched_codes([service["prefetch"]["observations"]], "Observation")
+        missing = wanted - searched
+        assert not missing, (service["id"], sorted(missing))
