@@ -116,7 +116,8 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         if "/" not in subject:
             return False
         parts = subject.rstrip("/").split("/")
-        if parts[-2] == "Patient" and parts[-1] != self.patient_id:
+        # "Patient/" or "/" names no patient: read, like a reference without a slash.
+        if len(parts) > 1 and parts[-2] == "Patient" and parts[-1] != self.patient_id:
             self.issues.append(
                 MappingIssue(
                     "subject-mismatch",

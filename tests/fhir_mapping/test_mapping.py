@@ -457,6 +457,18 @@ def test_resources_of_another_patient_are_skipped() -> None:
     assert [i.kind for i in result.issues] == ["subject-mismatch"]
 
 
+@pytest.mark.parametrize(
+    "reference", ["Patient/", "/", "Patient//", "Patient/p1", "https://ehr.example/fhir/Patient/p1"]
+)
+def test_a_subject_without_another_patients_id_is_read(reference: str) -> None:
+    """A subject reference that names no other patient ("Patient/" with no id, a bare "/")
+    is read, as one without a slash is; it once made the whole hook call answer 500."""
+    order = med("m", concept(RXN, "282388"), subject={"reference": reference})
+    result = map_prefetch({"m": order}, CTX)
+    assert [e.agent.ingredient for e in result.patient.exposures] == ["imatinib"]
+    assert "subject-mismatch" not in [i.kind for i in result.issues]
+
+
 def test_draft_orders_and_selections() -> None:
     draft = med("d1", concept(RXN, "714438"), status="draft")
     other = med("d2", concept(RXN, "1312397"), status="draft")
