@@ -18,9 +18,32 @@ class Collected:
 
     resources: list[Mapping[str, Any]] = field(default_factory=list)
     drafts: list[Mapping[str, Any]] = field(default_factory=list)
-    index: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     issues: list[MappingIssue] = field(default_factory=list)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    _index: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Entries kept by :func:`_add_entries` whose index entries are not written yet: (type,
+    #: id, resource, fullUrl). References are resolved for few resources (a
+    #: medicationReference), so the index is written on first use, in the same order.
+    _pending: list[tuple[str, str, Mapping[str, Any], str | None]] = field(default_factory=list)
+    #: The draft orders' index, merged under this one (never shadowing it) on first use.
+    _drafts_index: dict[str, Mapping[str, Any]] | None = None
+
+    @property
+    def index(self) -> dict[str, Mapping[str, Any]]:
+        """``Type/id`` and fullUrl -> resource (the later of two versions of one resource;
+        the first resource of a fullUrl)."""
+        if self._pending:
+            index = self._index
+            for rtype, rid, resource, url in self._pending:
+                index[f"{rtype}/{rid}"] = resource
+                if url:
+                    index.setdefault(url, resource)
+            self._pending.clear()
+        if self._drafts_index is not None:
+            for ref, resource in self._drafts_index.items():
+                self._index.setdefault(ref, resource)
+            self._drafts_index = None
+        return self._index
 
     def resolve(self, reference: str) -> Mapping[str, Any] | None:
         """Resolve ``Type/id``, an absolute URL ending in ``Type/id`` or a ``urn:uuid:``."""
@@ -123,7 +146,7 @@ def _add_entries(
     """:func:`_add` for each entry's resource. The common entry (a JSON object with a type
     and an id not seen before) is kept right here, as ``_add`` would keep it: a searchset
     of a year-long record has hundreds of them."""
-    seen, index = collected._seen, collected.index
+    seen, pending = collected._seen, collected._pending
     for entry in entries:
         if not (type(entry) is dict or isinstance(entry, Mapping)):
             continue  # an entry without a resource
@@ -141,14 +164,13 @@ def _add_entries(
                 and rtype not in _NOT_KEPT_AS_IS
                 and rtype.strip()
                 and rid.strip()
-                and (rtype, rid) not in seen
             ):
-                seen[(rtype, rid)] = len(target)
-                index[f"{rtype}/{rid}"] = inner
-                if url:
-                    index.setdefault(url, inner)
-                target.append(inner)
-                continue
+                key = (rtype, rid)
+                if key not in seen:
+                    seen[key] = len(target)
+                    pending.append((rtype, rid, inner, url))
+                    target.append(inner)
+                    continue
         _add(collected, target, inner, url, origin, depth)
 
 
@@ -176,9 +198,8 @@ def collect(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Collecte
     collected.drafts = drafts.resources
     collected.issues.extend(drafts.issues)
     # Draft orders are resolvable too (e.g. a Medication in the draft bundle), but never
-    # shadow the prefetch copy of a resource.
-    for ref, resource in drafts.index.items():
-        collected.index.setdefault(ref, resource)
+    # shadow the prefetch copy of a resource (merged when the index is first used).
+    collected._drafts_index = drafts.index
     return collected
 
 

@@ -70,3 +70,17 @@ def test_fast_path_keeps_what_reading_each_entry_keeps(entries: list[Any]) -> No
     assert list(fast.index) == list(slow.index)
     assert fast.issues == slow.issues
     assert fast._seen == slow._seen
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(ENTRY, max_size=5), st.lists(ENTRY, max_size=3))
+def test_draft_orders_are_indexed_under_the_prefetch(entries: list[Any], drafts: list[Any]) -> None:
+    bundle = {"resourceType": "Bundle", "entry": entries}
+    draft_bundle = {"resourceType": "Bundle", "entry": drafts}
+    collected = bundles.collect({"o": bundle}, {"draftOrders": draft_bundle})
+    expected = dict(reference(entries).index)
+    for key, resource in reference(drafts).index.items():
+        expected.setdefault(key, resource)
+    assert {k: id(v) for k, v in collected.index.items()} == {k: id(v) for k, v in expected.items()}
+    assert list(collected.index) == list(expected)
+    assert collected.resolve("Observation/a") is expected.get("Observation/a")
