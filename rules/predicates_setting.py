@@ -99,15 +99,42 @@ def gist_risk(ctx: Context, a: GistRiskParams) -> Findings:
 
 @predicate("gist_risk_unknown", NoParams)
 def gist_risk_unknown(ctx: Context, a: NoParams) -> Findings:
-    """No GIST risk category is recorded or derivable from the recorded pathology."""
+    """No GIST risk category is recorded or derivable from the recorded pathology; the finding
+    names the factors that were not available (and cites the ones that were)."""
     if risk_assessments(ctx.patient):
         return ()
-    return (
-        Finding(
-            "No GIST risk category on record, and size, mitotic count and site are not all coded",
-            None,
-        ),
-    )
+    partial = ctx.patient.gist_risk[-1] if ctx.patient.gist_risk else None
+    if partial is None:
+        missing = ["tumour size", "mitotic count", "tumour site"]
+    else:
+        missing = [
+            name
+            for name, value in (
+                ("tumour size", partial.size_cm),
+                ("mitotic count per 5 mm2", partial.mitoses_per_5mm2),
+                ("tumour site", partial.site),
+            )
+            if value is None
+        ]
+    if missing:
+        text = "No GIST risk category on record; not available: " + ", ".join(missing)
+    else:
+        text = "No GIST risk category on record; the AFIP table gives none for these factors"
+    found = [Finding(text, None)]
+    if partial is not None:
+        known = [
+            f"{partial.size_cm} cm" if partial.size_cm is not None else "",
+            f"{partial.mitoses_per_5mm2} mitoses per 5 mm2"
+            if partial.mitoses_per_5mm2 is not None
+            else "",
+            f"{partial.site} site" if partial.site is not None else "",
+            "no tumour rupture" if partial.rupture is False else "",
+        ]
+        if any(known):
+            found.append(
+                Finding("Recorded: " + ", ".join(k for k in known if k), partial.source_ref)
+            )
+    return tuple(found)
 
 
 class IntentParams(Params):
