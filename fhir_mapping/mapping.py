@@ -150,9 +150,10 @@ def map_prefetch(
         elif rtype == "Observation":
             builder.observation(raw, normalised, coded=coded, kind=kind)
         elif rtype in medications.MEDICATION_TYPES:
-            if reference_of(raw) in draft_refs:
+            reference = reference_of(raw)
+            if reference in draft_refs:
                 continue  # the hook's draft copy wins
-            builder.medication(raw)
+            builder.medication(raw, ref=reference)
         elif rtype in OTHER_VERSION_TYPES:
             builder._checked(raw)
         elif rtype not in _KNOWN_TYPES and rtype not in _QUIET_TYPES:

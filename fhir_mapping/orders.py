@@ -58,9 +58,11 @@ class OrderMapping:
         *,
         is_draft: bool = False,
         selected: frozenset[str] = frozenset(),
+        ref: str | None = None,
     ) -> str | None:
         """Map one medication resource. For a draft order, return why it could not be checked
-        (``None`` when it was checked, or is not an order to check)."""
+        (``None`` when it was checked, or is not an order to check). ``ref``:
+        ``reference_of(raw)`` when the caller has it already."""
         version_issue = other_version(raw)
         if version_issue is not None:
             self.issues.append(version_issue)
@@ -99,7 +101,7 @@ class OrderMapping:
             return None  # a medication outside the sarcoma knowledge base: nothing to check
         if self._other_patient(raw):
             return "it is for a different patient than the hook context"
-        raw_reference = reference_of(raw)
+        raw_reference = reference_of(raw) if ref is None else ref
         # The version was checked above; the reference is built once when validation kept
         # the elements it is made of.
         cleaned = self._checked(raw, ref=raw_reference, version_checked=True)
@@ -150,7 +152,7 @@ class OrderMapping:
             )
             reason: str | None = "its resourceType is not readable"
         elif rtype in medications.MEDICATION_TYPES:
-            reason = self.medication(raw, is_draft=True, selected=selected)
+            reason = self.medication(raw, is_draft=True, selected=selected, ref=reference)
         else:
             return  # other order types (ServiceRequest ...) are not checked by these rules
         if reason is not None:
