@@ -41,9 +41,9 @@ def test_a_call_over_its_cpu_budget_is_a_typed_503(make_app, make_settings) -> N
     app = make_app(make_settings(request_cpu_budget_s=0.1))
     body = broken_conditions_body(3_000)
     with app.test_client() as client:
-        started = time.process_time()
+        started = time.thread_time()
         resp = client.post(HOOK, json=body)
-        cpu = time.process_time() - started
+        cpu = time.thread_time() - started
         assert resp.status_code == 503
         outcome = resp.get_json()["issue"][0]
         assert outcome["code"] == "too-costly"

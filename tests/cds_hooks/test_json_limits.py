@@ -110,10 +110,10 @@ def test_a_huge_array_in_an_unread_member_is_refused_cheaply():
     """Issue 15: a 1.2 MB body whose Patient held a 400,000-item array cost ~4-7 s of a worker."""
     body = {"hook": "order-sign", "prefetch": {"patient": {"extension": [1] * 400_000}}}
     raw = json.dumps(body).encode()
-    started = time.process_time()
+    started = time.thread_time()
     with pytest.raises(InvalidJson) as refused:
         parse_json(raw, LIMITS)
-    assert time.process_time() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert "10000 items" in refused.value.message
 
 
