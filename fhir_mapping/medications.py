@@ -166,15 +166,19 @@ _STATEMENT_STATUS = {
 }
 
 
+# Enum members read once: on Python 3.11 every ``TherapyStatus.X`` load goes through
+# EnumType.__getattr__'s hook (~650 instructions), and this runs for every order.
+_STOPPED, _COMPLETED = TherapyStatus.STOPPED, TherapyStatus.COMPLETED
+_REASON_COMPLETED, _REASON_UNKNOWN = StopReason.COMPLETED, StopReason.UNKNOWN
+
+
 def _stop_reason(
     status: TherapyStatus, reasons: list[Any]
 ) -> tuple[StopReason | None, Code | None]:
-    if status not in (TherapyStatus.STOPPED, TherapyStatus.COMPLETED):
+    if status is not _STOPPED and status is not _COMPLETED:
         return None, None
     if not any(reasons):  # no reason given (every cycle order but the last)
-        return (
-            StopReason.COMPLETED if status is TherapyStatus.COMPLETED else StopReason.UNKNOWN
-        ), None
+        return (_REASON_COMPLETED if status is _COMPLETED else _REASON_UNKNOWN), None
     for concept in reasons:
         for code in concept_codes(concept):
             if code.system != SNOMED:
