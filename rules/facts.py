@@ -40,6 +40,15 @@ __all__ = [
 ]
 
 
+# Enum members read once at import: on Python 3.11 every ``SomeEnum.MEMBER`` load goes through
+# EnumType's __getattr__ hook (~650 instructions), and these tests run once per fact.
+_CLINICAL_UNKNOWN = ClinicalStatus.UNKNOWN
+_PRESENT, _GERMLINE, _CODED = ResultValue.PRESENT, GenomicSource.GERMLINE, Confidence.CODED
+_ENDED_STATUSES = (TherapyStatus.COMPLETED, TherapyStatus.STOPPED)
+_ACTIVE = TherapyStatus.ACTIVE
+_CURRENT_STATUSES = (TherapyStatus.ACTIVE, TherapyStatus.ON_HOLD, TherapyStatus.DRAFT)
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
@@ -63,7 +72,7 @@ class Diagnosis:
 
     @property
     def is_active(self) -> bool:
-        return self.clinical_status.is_active or self.clinical_status is ClinicalStatus.UNKNOWN
+        return self.clinical_status.is_active or self.clinical_status is _CLINICAL_UNKNOWN
 
 
 @fast_init
@@ -110,9 +119,9 @@ class Biomarker:
     def is_tumour_driver_candidate(self) -> bool:
         """Present, coded and not germline: the only findings therapy rules may act on."""
         return (
-            self.result is ResultValue.PRESENT
-            and self.genomic_source is not GenomicSource.GERMLINE
-            and self.confidence is Confidence.CODED
+            self.result is _PRESENT
+            and self.genomic_source is not _GERMLINE
+            and self.confidence is _CODED
         )
 
 
@@ -156,8 +165,8 @@ class TherapyExposure:
 
     @property
     def has_ended(self) -> bool:
-        return self.status in (TherapyStatus.COMPLETED, TherapyStatus.STOPPED) or (
-            self.end is not None and self.status is not TherapyStatus.ACTIVE
+        return self.status in _ENDED_STATUSES or (
+            self.end is not None and self.status is not _ACTIVE
         )
 
 
@@ -194,4 +203,4 @@ class CoMedication:
 
     @property
     def is_current(self) -> bool:
-        return self.status in (TherapyStatus.ACTIVE, TherapyStatus.ON_HOLD, TherapyStatus.DRAFT)
+        return self.status in _CURRENT_STATUSES

@@ -78,6 +78,10 @@ _NON_ADVANCED_INTENTS = frozenset(
     {TreatmentIntent.CURATIVE, TreatmentIntent.ADJUVANT, TreatmentIntent.NEOADJUVANT}
 )
 
+# Enum members read once at import: on Python 3.11 every ``SomeEnum.MEMBER`` load goes through
+# EnumType's __getattr__ hook (~650 instructions), and this runs once per exposure.
+_NOT_ORDERED = (TherapyStatus.CANCELLED, TherapyStatus.DRAFT)
+
 
 def _line_eligible(exposure: TherapyExposure) -> bool:
     return (
@@ -85,7 +89,7 @@ def _line_eligible(exposure: TherapyExposure) -> bool:
         and exposure.agent.antineoplastic
         and exposure.agent.ingredient is not None
         and exposure.intent not in _NON_ADVANCED_INTENTS
-        and exposure.status not in (TherapyStatus.CANCELLED, TherapyStatus.DRAFT)
+        and exposure.status not in _NOT_ORDERED
         and exposure.start is not None
     )
 

@@ -38,6 +38,10 @@ KINASE_INHIBITORS = "group-gist-kinase-inhibitors"
 #: Genes whose germline variants drive the tumour in GIST (familial GIST).
 GIST_DRIVER_GENES = ("KIT", "PDGFRA")
 
+# Enum members read once at import: on Python 3.11 every ``SomeEnum.MEMBER`` load goes through
+# EnumType's __getattr__ hook (~650 instructions), and this runs once per finding.
+_PRESENT, _GERMLINE = ResultValue.PRESENT, GenomicSource.GERMLINE
+
 
 def gist_driver_findings(ctx: Context, gene: str) -> tuple[Biomarker, ...]:
     """Present, coded findings that can drive a GIST: somatic, or germline KIT/PDGFRA in GIST."""
@@ -46,7 +50,7 @@ def gist_driver_findings(ctx: Context, gene: str) -> tuple[Biomarker, ...]:
         drivers.extend(
             b
             for b in ctx.patient.biomarkers_for_gene(gene)
-            if b.result is ResultValue.PRESENT and b.genomic_source is GenomicSource.GERMLINE
+            if b.result is _PRESENT and b.genomic_source is _GERMLINE
         )
     return tuple(sorted(drivers, key=lambda m: m.source_ref))
 

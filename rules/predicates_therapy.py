@@ -302,6 +302,12 @@ def draft_repeats_progressed_drug(ctx: Context, a: RepeatParams) -> Findings:
 # current therapy and co-medications
 
 
+# Enum members read once at import: on Python 3.11 every ``SomeEnum.MEMBER`` load goes through
+# EnumType's __getattr__ hook (~650 instructions), and this runs once per exposure for every
+# on_therapy criterion.
+_CURRENT_STATUSES = (TherapyStatus.ACTIVE, TherapyStatus.ON_HOLD)
+
+
 class OnTherapyParams(Params):
     refs: ClassVar[dict[str, tuple[str, ...]]] = {"drug": ("drug", "drug-group")}
     drug: str
@@ -313,9 +319,7 @@ def on_therapy(ctx: Context, a: OnTherapyParams) -> Findings:
     hits = [
         e
         for e in ctx.patient.historical_exposures()
-        if e.status in (TherapyStatus.ACTIVE, TherapyStatus.ON_HOLD)
-        and not e.has_ended
-        and exposure_matches(ctx, a.drug, e)
+        if e.status in _CURRENT_STATUSES and not e.has_ended and exposure_matches(ctx, a.drug, e)
     ]
     return tuple(Finding(exposure_text(e, "Current therapy: "), e.source_ref) for e in hits)
 

@@ -51,6 +51,10 @@ _RANK = {
     Extent.UNKNOWN: 0,
 }
 
+# Enum members read once at import: on Python 3.11 every ``SomeEnum.MEMBER`` load goes through
+# EnumType's __getattr__ hook (~650 instructions), and this runs once per exposure.
+_ADJUVANT, _PALLIATIVE = TreatmentIntent.ADJUVANT, TreatmentIntent.PALLIATIVE
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -178,7 +182,7 @@ def extent_facts(patient: Patient) -> tuple[ExtentFact, ...]:
             )
     facts.extend(_resection_fact(r) for r in patient.resections)
     for exposure in patient.historical_exposures():
-        if exposure.intent is TreatmentIntent.ADJUVANT and exposure.start is not None:
+        if exposure.intent is _ADJUVANT and exposure.start is not None:
             # An adjuvant course is given after complete resection: no evidence of disease then.
             facts.append(
                 ExtentFact(
@@ -189,7 +193,7 @@ def extent_facts(patient: Patient) -> tuple[ExtentFact, ...]:
                     exposure.start,
                 )
             )
-        if exposure.intent is TreatmentIntent.PALLIATIVE and exposure.start is not None:
+        if exposure.intent is _PALLIATIVE and exposure.start is not None:
             facts.append(
                 ExtentFact(
                     Extent.ADVANCED,

@@ -81,11 +81,17 @@ def _mg(exposure: TherapyExposure) -> Decimal | None:
     return exposure.dose.mg_per_day if exposure.dose is not None else None
 
 
+# Enum members read once at import: on Python 3.11 every ``SomeEnum.MEMBER`` load goes through
+# EnumType's __getattr__ hook (~650 instructions), and this runs once per exposure.
+_NOT_ORDERED = (TherapyStatus.CANCELLED, TherapyStatus.DRAFT)
+_TOXICITY = StopReason.TOXICITY
+
+
 def _countable(exposure: TherapyExposure) -> bool:
     return (
         not exposure.is_draft
         and exposure.agent.ingredient is not None
-        and exposure.status not in (TherapyStatus.CANCELLED, TherapyStatus.DRAFT)
+        and exposure.status not in _NOT_ORDERED
     )
 
 
@@ -111,7 +117,7 @@ def derive_intolerances(
         if not _countable(exposure):
             continue
         assert exposure.agent.ingredient is not None
-        if exposure.stop_reason is StopReason.TOXICITY:
+        if exposure.stop_reason is _TOXICITY:
             found.append(
                 DrugIntolerance(
                     ingredient=exposure.agent.ingredient,
