@@ -19,7 +19,7 @@ from fhir_mapping import (
     medications,
     prefilter,
 )
-from fhir_mapping.budget import checkpoint
+from fhir_mapping.budget import EVERY, checkpoint
 from fhir_mapping.builder import MappingResult, PatientBuilder
 from fhir_mapping.bundles import collect, selections
 from fhir_mapping.codes import as_str, reference_of
@@ -90,8 +90,18 @@ def map_prefetch(
     population_observations: list[tuple[Mapping[str, Any], str]] = []
     displays: dict[str, bool] = {}  # prefilter.route's memo, for this call only
     medication_names: dict[str, bool] = {}  # medication_filter's per-call memo
-    for raw in collected.resources:
-        checkpoint()
+    # The CPU budget is checked every EVERY resources (the clock read each time), as often as
+    # a checkpoint per resource reads it, without a call per resource.
+    population, risk_factor, unrelated, text_only = (
+        prefilter.POPULATION,
+        prefilter.RISK_FACTOR,
+        prefilter.UNRELATED,
+        prefilter.TEXT_ONLY,
+    )
+    route = prefilter.route
+    for position, raw in enumerate(collected.resources):
+        if not position % EVERY:
+            checkpoint(now=True)
         rtype = raw.get("resourceType")
         if rtype != "Observation":
             if (
@@ -102,16 +112,16 @@ def map_prefetch(
                 continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))
             continue
-        screened, routed_kind = prefilter.route(raw, displays)
-        if screened == prefilter.POPULATION and routed_kind is not None:
+        screened, routed_kind = route(raw, displays)
+        if screened == unrelated:
+            continue
+        if screened == population and routed_kind is not None:
             population_observations.append((raw, routed_kind))
             continue
-        if screened == prefilter.RISK_FACTOR and routed_kind is not None:
+        if screened == risk_factor and routed_kind is not None:
             risk_factors.append((raw, routed_kind))
             continue
-        if screened == prefilter.UNRELATED:
-            continue
-        if screened == prefilter.TEXT_ONLY:
+        if screened == text_only:
             todo.append((raw, False, None))
             continue
         kind = genomics.classify(raw)
@@ -132,8 +142,9 @@ def map_prefetch(
         normalised.setdefault(key, set()).update(codes)
 
     ignored: Counter[str] = Counter()
-    for raw, coded, kind in todo:
-        checkpoint()
+    for position, (raw, coded, kind) in enumerate(todo):
+        if not position % EVERY:
+            checkpoint(now=True)
         rtype = as_str(raw.get("resourceType")) or "(none)"
         if rtype == "Patient":
             builder.patient(raw)
