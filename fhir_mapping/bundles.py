@@ -134,6 +134,22 @@ def _add(
 
 #: Resource types :func:`_add` does more with than keep them.
 _NOT_KEPT_AS_IS = frozenset({"Bundle", "OperationOutcome"})
+#: Types of most entries, kept as is (none blank, none in :data:`_NOT_KEPT_AS_IS`): one set
+#: lookup instead of two tests.
+_PLAIN_TYPES = frozenset(
+    {
+        "Observation",
+        "Condition",
+        "MedicationRequest",
+        "MedicationStatement",
+        "Medication",
+        "Procedure",
+        "DiagnosticReport",
+        "Specimen",
+        "AllergyIntolerance",
+        "Patient",
+    }
+)
 
 
 def _add_entries(
@@ -161,8 +177,7 @@ def _add_entries(
             if (
                 type(rtype) is str
                 and type(rid) is str
-                and rtype not in _NOT_KEPT_AS_IS
-                and rtype.strip()
+                and (rtype in _PLAIN_TYPES or (rtype not in _NOT_KEPT_AS_IS and rtype.strip()))
                 and rid.strip()
             ):
                 key = (rtype, rid)

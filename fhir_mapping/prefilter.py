@@ -113,8 +113,17 @@ POPULATION = 3
 RISK_FACTOR = 4
 
 
-@cache
+_TAGS: dict[str, tuple[str | None, bool, bool]] = {}
+
+
 def _tags() -> dict[str, tuple[str | None, bool, bool]]:
+    """:func:`_tag_table`, built on first use and kept (read on every Observation)."""
+    if not _TAGS:
+        _TAGS.update(_tag_table())
+    return _TAGS
+
+
+def _tag_table() -> dict[str, tuple[str | None, bool, bool]]:
     """code -> (population kind, is the tumour-size code, is a relevant code): one dict lookup
     per coding answers all three classifiers."""
     kinds = populations.observation_kinds()
@@ -146,7 +155,7 @@ def route(
         wording = text is not None and gist_risk.may_name_a_kind(text)
         items = concept.get("coding")
         if isinstance(items, list):
-            tags = _tags()
+            tags = _TAGS or _tags()
             for coding in items:
                 if not (type(coding) is dict or isinstance(coding, Mapping)):
                     continue

@@ -14,7 +14,7 @@ RESOURCE = st.fixed_dictionaries(
     {},
     optional={
         "resourceType": st.sampled_from(
-            ["Observation", "Condition", "OperationOutcome", "", " ", "Bundle"]
+            ["Observation", "Condition", "OperationOutcome", "", " ", "Bundle", "Patient", "Basic"]
         )
         | st.none()
         | st.integers(),
@@ -28,7 +28,9 @@ RESOURCE = st.fixed_dictionaries(
 #: Entries with a type and an id (the fast path's candidates), duplicates likely.
 TYPED = st.fixed_dictionaries(
     {
-        "resourceType": st.sampled_from(["Observation", "Bundle", "OperationOutcome", " "]),
+        "resourceType": st.sampled_from(
+            ["Observation", "MedicationRequest", "Bundle", "OperationOutcome", " ", " Basic"]
+        ),
         "id": st.sampled_from(["a", "b", " "]),
     },
     optional={"meta": st.fixed_dictionaries({"lastUpdated": st.sampled_from(["1", "2"])})},
@@ -84,3 +86,10 @@ def test_draft_orders_are_indexed_under_the_prefetch(entries: list[Any], drafts:
     assert {k: id(v) for k, v in collected.index.items()} == {k: id(v) for k, v in expected.items()}
     assert list(collected.index) == list(expected)
     assert collected.resolve("Observation/a") is expected.get("Observation/a")
+
+
+def test_the_plain_types_are_the_ones_the_full_reading_keeps_as_is() -> None:
+    # The fast path takes these without the blank-type and Bundle/OperationOutcome tests.
+    for rtype in bundles._PLAIN_TYPES:
+        assert rtype.strip() == rtype != ""
+        assert rtype not in bundles._NOT_KEPT_AS_IS
