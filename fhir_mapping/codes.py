@@ -219,6 +219,37 @@ def concept_codes(concept: Any) -> Iterator[Code]:
             yield Code(normalise_system(system), stripped, as_str(coding.get("display")))
 
 
+def code_pairs(concept: Any) -> list[tuple[str, str]]:
+    """``[(c.system, c.code) for c in concept_codes(concept)]`` without building a ``Code`` per
+    coding or running a generator (hot: every component of every genomic Observation is keyed
+    through here; a generator left early is finalised, a ``Code`` is a dataclass ``__init__``)."""
+    if not (
+        type(concept) is dict
+        or (type(concept) not in _JSON_SCALARS and isinstance(concept, Mapping))
+    ):
+        return []
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return []
+    out: list[tuple[str, str]] = []
+    for coding in items:
+        if not (
+            type(coding) is dict
+            or (type(coding) not in _JSON_SCALARS and isinstance(coding, Mapping))
+        ):
+            continue
+        system = coding.get("system")
+        code = coding.get("code")
+        if (
+            isinstance(system, str)
+            and isinstance(code, str)
+            and system.strip()
+            and (stripped := code.strip())
+        ):
+            out.append((normalise_system(system), stripped))
+    return out
+
+
 def first_code(concept: Any, system: str) -> Code | None:
     return next((c for c in concept_codes(concept) if c.system == system), None)
 

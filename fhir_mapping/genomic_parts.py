@@ -40,6 +40,7 @@ from fhir_mapping.codes import (
     as_dict,
     as_list,
     as_str,
+    code_pairs,
     concept_codes,
     concept_text,
     has_code,
@@ -54,9 +55,9 @@ CONSEQUENCE_COMPONENTS = frozenset({"functional-effect", "feature-consequence"})
 
 
 def component_key(component: Mapping[str, Any]) -> tuple[str, str] | None:
-    for code in concept_codes(component.get("code")):
-        if code.system in (LOINC, TBD, MII_BIOMARKER):
-            return code.system, code.code
+    for system, code in code_pairs(component.get("code")):
+        if system in (LOINC, TBD, MII_BIOMARKER):
+            return system, code
     return None
 
 
@@ -187,9 +188,9 @@ def collect_parts(
         elif (system == LOINC and code == LNC_CHANGE_TYPE) or (
             system == TBD and code in ("molecular-consequence", *CONSEQUENCE_COMPONENTS)
         ):
-            for value_code in concept_codes(concept):
-                if value_code.system == SO:
-                    parts.so_codes.add(normalise_so(value_code.code))
+            for value_system, value in code_pairs(concept):
+                if value_system == SO:
+                    parts.so_codes.add(normalise_so(value))
         elif system == LOINC and code == LNC_GENOMIC_SOURCE:
             if has_code(concept, LOINC, LA_SOMATIC):
                 parts.source = GenomicSource.SOMATIC
@@ -206,9 +207,9 @@ def collect_parts(
             if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low <= high:
                 parts.ranges.append((int(low), int(high)))
         elif system == LOINC and code == LNC_GENOMIC_REF_SEQ:
-            for value_code in concept_codes(concept):
-                if value_code.code.upper().startswith("NC_"):
-                    parts.accession = value_code.code
+            for _value_system, value in code_pairs(concept):
+                if value.upper().startswith("NC_"):
+                    parts.accession = value
         elif system == LOINC and code == LNC_VAF:
             raw_value = as_dict(comp.get("valueQuantity")).get("value")
             if isinstance(raw_value, (int, float, str, Decimal)) and not isinstance(

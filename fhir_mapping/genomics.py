@@ -19,6 +19,7 @@ from fhir_mapping.codes import (
     SO_FUSION_CODES,
     TBD,
     as_str,
+    code_pairs,
     concept_codes,
     reference_of,
 )
@@ -47,33 +48,38 @@ KIND_CONSEQUENCE = "consequence"
 KIND_REGION = "region-studied"
 
 
+#: The code of every variant finding (immutable: one instance serves every call).
+_VARIANT_CODE = Code(LOINC, LNC_VARIANT, "Genetic variant assessment")
+
+
 def classify(raw: Mapping[str, Any]) -> str | None:
     """Which genomic shape a raw Observation is, from its code only (cheap pre-filter)."""
     tests = genomic_tests().by_loinc
-    for code in concept_codes(raw.get("code")):
-        if code.system == LOINC:
-            if code.code == LNC_VARIANT:
+    for system, code in code_pairs(raw.get("code")):
+        if system == LOINC:
+            if code == LNC_VARIANT:
                 return KIND_VARIANT
-            if code.code == LNC_REGION_STUDIED:
+            if code == LNC_REGION_STUDIED:
                 return KIND_REGION
-            if code.code in tests:
+            if code in tests:
                 return KIND_SINGLE_TEST
-        elif code.system == TBD:
-            if code.code in IMPLICATION_CODES:
+        elif system == TBD:
+            if code in IMPLICATION_CODES:
                 return KIND_IMPLICATION
-            if code.code == CONSEQUENCE_CODE:
+            if code == CONSEQUENCE_CODE:
                 return KIND_CONSEQUENCE
     return None
 
 
 def _text_mentions(texts: Iterable[str], genes: Iterable[Gene], words: str) -> bool:
-    symbols = [g.symbol.upper() for g in genes]
+    symbols: list[str] | None = None  # read when a text has the words (most variants: no text)
     for text in texts:
         upper = text.upper()
-        if re.search(words, upper) and any(
-            re.search(rf"(?<![A-Z0-9]){re.escape(s)}(?![A-Z0-9])", upper) for s in symbols
-        ):
-            return True
+        if re.search(words, upper):
+            if symbols is None:
+                symbols = [g.symbol.upper() for g in genes]
+            if any(re.search(rf"(?<![A-Z0-9]){re.escape(s)}(?![A-Z0-9])", upper) for s in symbols):
+                return True
     return False
 
 
@@ -92,7 +98,7 @@ def map_variant(
         return [], []
     parts = collect_parts(resource, ref, issues)
     parts.so_codes |= consequence_codes.get(ref, set())
-    obs_code = Code(LOINC, LNC_VARIANT, "Genetic variant assessment")
+    obs_code = _VARIANT_CODE
     if not parts.genes:
         issues.append(
             MappingIssue("unresolved-gene", ref, "variant without a resolvable gene; skipped")
