@@ -26,22 +26,32 @@ from tests.scenarios import builders
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
-def _conditions(node: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def resources_of(
+    node: Any, resource_type: str, out: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Every resource of ``resource_type`` anywhere in a JSON tree, in document order."""
+    out = [] if out is None else out
     if isinstance(node, dict):
-        if node.get("resourceType") == "Condition":
+        if node.get("resourceType") == resource_type:
             out.append(node)
         for value in node.values():
-            _conditions(value, out)
+            resources_of(value, resource_type, out)
     elif isinstance(node, list):
         for value in node:
-            _conditions(value, out)
+            resources_of(value, resource_type, out)
     return out
 
 
-def _corpus() -> list[dict[str, Any]]:
+def fixture_resources(resource_type: str) -> list[dict[str, Any]]:
+    """Every resource of ``resource_type`` in the test fixtures (tests/fixtures/**/*.json)."""
     found: list[dict[str, Any]] = []
     for path in sorted(FIXTURES.rglob("*.json")):
-        _conditions(json.loads(path.read_text()), found)
+        resources_of(json.loads(path.read_text()), resource_type, found)
+    return found
+
+
+def _corpus() -> list[dict[str, Any]]:
+    found = fixture_resources("Condition")
     found += [builders.condition(h) for h in sorted(builders.ICDO3_CODES)]
     found.append(builders.metastasis("lung"))
     return found

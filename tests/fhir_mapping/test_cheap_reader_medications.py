@@ -12,8 +12,6 @@ are read without one R4B validation.
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -30,35 +28,23 @@ from tests.fhir_mapping.test_cheap_reader import (
     _parent,
     _paths,
     extension,
+    fixture_resources,
     mutated,
+    resources_of,
 )
 from tests.scenarios import builders
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-
-
-def _orders(node: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        if node.get("resourceType") == "MedicationRequest":
-            out.append(node)
-        for value in node.values():
-            _orders(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _orders(value, out)
-    return out
-
 
 def _corpus() -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        _orders(json.loads(path.read_text()), found)
+    found = fixture_resources("MedicationRequest")
     for drug in sorted(d for d, c in builders.DRUG_CODES.items() if c is not None):
         found.append(builders.medication(drug, mg=400, per_day=2, text="with food"))
         found.append(builders.progressed(drug))
         found.append(builders.draft(drug, mg=50))
-    _orders(realistic_body(), found)
-    _orders(heavy_body()["prefetch"]["medications"]["entry"][35:45], found)
+    resources_of(realistic_body(), "MedicationRequest", found)
+    resources_of(
+        heavy_body()["prefetch"]["medications"]["entry"][35:45], "MedicationRequest", found
+    )
     return found
 
 

@@ -11,8 +11,6 @@ the same with or without it, and a record's Observations are read without R4B va
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -20,28 +18,20 @@ from hypothesis import strategies as st
 
 from bench.workloads import heavy_body, order_sign_body
 from fhir_mapping import cheap_reader, map_prefetch, parse, r4
-from tests.fhir_mapping.test_cheap_reader import ODD_VALUES, _agrees, _parent, _paths, mutated
+from tests.fhir_mapping.test_cheap_reader import (
+    ODD_VALUES,
+    _agrees,
+    _parent,
+    _paths,
+    fixture_resources,
+    mutated,
+    resources_of,
+)
 from tests.scenarios import builders
-
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-
-
-def _observations(node: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        if node.get("resourceType") == "Observation":
-            out.append(node)
-        for value in node.values():
-            _observations(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _observations(value, out)
-    return out
 
 
 def _corpus() -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        _observations(json.loads(path.read_text()), found)
+    found = fixture_resources("Observation")
     found += [
         builders.kit_exon11(),
         builders.kit_exon9(),
@@ -54,8 +44,8 @@ def _corpus() -> list[dict[str, Any]]:
         builders.lab_result("1975-2", 2.5, "mg/dL", high=1.2, days_ago=4, id="bili"),
         builders.lab_result("2164-2", 25, "mL/min", high=None, days_ago=4, id="crcl"),
     ]
-    _observations(heavy_body()["prefetch"]["observations"]["entry"][:45], found)
-    _observations(order_sign_body(40)["prefetch"]["observations"], found)
+    resources_of(heavy_body()["prefetch"]["observations"]["entry"][:45], "Observation", found)
+    resources_of(order_sign_body(40)["prefetch"]["observations"], "Observation", found)
     return found
 
 
