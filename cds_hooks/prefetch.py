@@ -20,6 +20,8 @@ from typing import Any
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.fhir_client import FhirClient, FhirUnavailable, next_link
 from cds_hooks.registry import PrefetchSpec, render_template
+from fhir_mapping.dates import effective_date
+from rules.values import PartialDate
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +66,9 @@ def search_failed(value: Any) -> bool:
     return False
 
 
-def _entry_date(entry: Any) -> str | None:
+def _entry_date(entry: Any) -> PartialDate | None:
     resource = entry.get("resource") if isinstance(entry, dict) else None
-    if not isinstance(resource, dict):
-        return None
-    period = resource.get("effectivePeriod")
-    for value in (
-        resource.get("effectiveDateTime"),
-        resource.get("effectiveInstant"),
-        period.get("start") if isinstance(period, dict) else None,
-        resource.get("issued"),
-    ):
-        if isinstance(value, str) and len(value) >= 4:
-            return value[:10]
-    return None
+    return effective_date(resource) if isinstance(resource, dict) else None
 
 
 def newest_first_or_complete(value: Any) -> bool:
