@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import LUA, gunicorn
+from bench.run import LUA, ensure_wrk, gunicorn
 from bench.workloads import heavy_body, order_sign_body, realistic_body
 from tests.peers import free_port
 
@@ -69,7 +69,7 @@ def measure(base: str, path: str, body: Path, seconds: int, connections: int) ->
     port = int(base.rsplit(":", 1)[1])
     workers = _workers(port)
     env = {**os.environ, "BENCH_BODY": str(body)}
-    wrk = ["wrk", "-t2", f"-c{connections}", "-s", str(LUA)]
+    wrk = [ensure_wrk(), "-t2", f"-c{connections}", "-s", str(LUA)]
     subprocess.run([*wrk, "-d2s", base + path], env=env, check=True, capture_output=True)
     cpu0, vol0, inv0 = _usage(workers)
     out = subprocess.run(
