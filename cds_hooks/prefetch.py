@@ -84,11 +84,16 @@ def newest_first_or_complete(value: Any) -> bool:
 
 @dataclass(slots=True)
 class PrefetchResult:
-    """Resolved data per key (``None`` = no data) and how each key was obtained."""
+    """Resolved data per key (``None`` = no data), how each key was obtained, and why each
+    unavailable key could not be had (``unavailable``: key -> reason)."""
 
     data: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     fetched: int = 0
+    unavailable: dict[str, str] = field(default_factory=dict)
+    # Optional keys that were simply not sent, with no FHIR server to ask: routine (most
+    # clients omit them), so told once in the access line rather than a warning each.
+    quiet: list[str] = field(default_factory=list)
 
 
 def resolve(
@@ -111,14 +116,14 @@ def resolve(
             value = prefetch[spec.key]  # type: ignore[index]
             if value.get("resourceType") == "Bundle" and next_link(value) is not None:
                 if client is None:
-                    _unavailable(spec, "paged-without-server")
+                    _unavailable(result, spec, "paged-without-server")
                     result.data[spec.key] = value
                     result.sources[spec.key] = "prefetch-partial"
                     continue
                 try:
                     value = client.complete_pages(value)
                 except FhirUnavailable as exc:
-                    _unavailable(spec, exc.reason)
+                    _unavailable(result, spec, exc.reason)
                     result.sources[spec.key] = "prefetch-partial"
                     result.data[spec.key] = value
                     continue
@@ -132,12 +137,17 @@ def resolve(
             result.sources[spec.key] = "not-requested"
             continue
         if client is None:
-            _unavailable(spec, f"{state.value}-and-no-usable-fhir-server")
+            _unavailable(
+                result,
+                spec,
+                f"{state.value}-and-no-usable-fhir-server",
+                routine=state is PrefetchState.MISSING,
+            )
             result.sources[spec.key] = "unavailable"
             continue
         query = render_template(spec.template, context)
         if query is None:
-            _unavailable(spec, "template-token-without-value")
+            _unavailable(result, spec, "template-token-without-value")
             result.sources[spec.key] = "unavailable"
             continue
         if spec.fetch_since_days is not None and as_of is not None and "?" in query:
@@ -162,7 +172,7 @@ def resolve(
                 result.data[spec.key] = None  # a read of a resource that does not exist
                 result.sources[spec.key] = "fetched-not-found"
                 continue
-            _unavailable(spec, outcome.reason)
+            _unavailable(result, spec, outcome.reason)
             result.sources[spec.key] = "unavailable"
             continue
         result.data[spec.key] = outcome
@@ -184,7 +194,20 @@ def _fetch(client: FhirClient, query: str) -> dict[str, Any] | FhirUnavailable:
         return exc
 
 
-def _unavailable(spec: PrefetchSpec, reason: str) -> None:
+def _unavailable(
+    result: PrefetchResult, spec: PrefetchSpec, reason: str, routine: bool = False
+) -> None:
+    result.unavailable[spec.key] = reason
+    if routine and not spec.required:
+        result.quiet.append(spec.key)
+        return
+    if spec.required:  # a 412: no access-line fields, so the quiet keys are warned here
+        for key in result.quiet:
+            log.warning(
+                "prefetch_unavailable key=%s reason=%s required=False",
+                key,
+                result.unavailable[key],
+            )
     log.warning(
         "prefetch_unavailable key=%s reason=%s required=%s", spec.key, reason, spec.required
     )

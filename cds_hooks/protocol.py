@@ -220,6 +220,12 @@ class CdsCore:
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             **{k: v for k, v in ctx.notes.items() if k in {"rules", "mapping_issues"}},
         }
+        if resolved.unavailable:
+            # why each unavailable key could not be had; the routine ones (optional keys not
+            # sent, no FHIR server to ask) are told only here, not in a warning each
+            fields["prefetch_unavailable"] = ",".join(
+                f"{k}:{v}" for k, v in resolved.unavailable.items()
+            )
         return response, fields
 
     # -- feedback ----------------------------------------------------------------------------

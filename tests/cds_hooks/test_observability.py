@@ -70,3 +70,50 @@ def test_access_line_says_how_each_prefetch_key_was_obtained(make_app, caplog):
     line = json.loads(JsonFormatter().format(record))
     assert line["prefetch"] == "patient:prefetch,conditions:prefetch-null"
     assert line["hook_instance"] == BODY["hookInstance"]
+
+
+def _prefetch_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "cds_hooks.prefetch"]
+
+
+def test_an_optional_key_not_sent_is_told_in_the_access_line_not_a_warning(make_app, caplog):
+    """Most clients omit optional keys: one field of the access line, not a warning per key."""
+    app = make_app(registry=echo_registry(required=False), kb=STAND_IN_KB)
+    with caplog.at_level(logging.INFO):
+        resp = app.test_client().post(
+            "/cds-services/echo", json={**BODY, "prefetch": {"conditions": None}}
+        )
+    assert resp.status_code == 200
+    assert _prefetch_warnings(caplog) == []
+    record = next(r for r in caplog.records if r.name == "cds_hooks.access")
+    line = json.loads(JsonFormatter().format(record))
+    assert line["prefetch"] == "patient:unavailable,conditions:prefetch-null"
+    assert line["prefetch_unavailable"] == "patient:missing-and-no-usable-fhir-server"
+
+
+def test_a_required_key_unavailable_warns_for_it_and_the_optional_keys_before_it(make_app, caplog):
+    app = make_app(registry=echo_registry(required=False), kb=STAND_IN_KB)
+    with caplog.at_level(logging.INFO):
+        resp = app.test_client().post("/cds-services/echo", json={**BODY, "prefetch": {}})
+    assert resp.status_code == 412
+    assert _prefetch_warnings(caplog) == [
+        "prefetch_unavailable key=patient reason=missing-and-no-usable-fhir-server required=False",
+        "prefetch_unavailable key=conditions reason=missing-and-no-usable-fhir-server "
+        "required=True",
+    ]
+
+
+def test_an_optional_key_sent_as_an_operation_outcome_still_warns(make_app, caplog):
+    app = make_app(registry=echo_registry(required=False), kb=STAND_IN_KB)
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
+    with caplog.at_level(logging.INFO):
+        resp = app.test_client().post(
+            "/cds-services/echo",
+            json={**BODY, "prefetch": {"patient": outcome, "conditions": None}},
+        )
+    assert resp.status_code == 200
+    assert _prefetch_warnings(caplog) == [
+        "prefetch_unavailable key=patient reason=outcome-and-no-usable-fhir-server required=False"
+    ]
+    record = next(r for r in caplog.records if r.name == "cds_hooks.access")
+    assert record.prefetch_unavailable == "patient:outcome-and-no-usable-fhir-server"
