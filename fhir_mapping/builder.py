@@ -81,6 +81,8 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         self.unchecked: list[drafts.UncheckedOrder] = []
         self.identify_memo: dict[bytes, medications.Identified | None] = {}
         self.dose_memo: medications.DoseMemo = {}
+        #: Per-call memo of genomics.map_variant: effectiveDateTime string -> date.
+        self.genomic_dates: dict[str, PartialDate] = {}
         self.birth_date: PartialDate | None = None
         self.extent_facts: list[ExtentFact] = []
         self.resection_candidates: list[procedures.Candidate] = []
@@ -213,9 +215,11 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         :func:`genomics.classify` (only computed when ``coded``). Observations that
         :func:`prefilter.screen` calls unrelated never get here.
         """
-        if kind == genomics.KIND_CONSEQUENCE:
-            # Read (subject check, validation, folding) once in map_prefetch's early pass;
-            # checking it again here would repeat its issues.
+        if kind is not None:
+            if kind != genomics.KIND_CONSEQUENCE:
+                self._genomic(raw, consequences, kind)
+            # A consequence is read (subject check, validation, folding) once in map_prefetch's
+            # early pass; checking it again here would repeat its issues.
             return
         is_status = coded and kind is None and disease_status.is_disease_status(raw)
         is_histology = coded and kind is None and conditions.is_histology_observation(raw)
@@ -263,9 +267,18 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
                 self.diagnoses.append(diagnosis)
                 self._behaviour(diagnosis)
             return
-        code = next(concept_codes(cleaned.get("code")), Code("text", "text"))
-        if kind is None:
-            self._text_pass(texts, ref, code, effective_date(cleaned), ())
+        code = next(concept_codes(cleaned.get("code")), None) or Code("text", "text")
+        self._text_pass(texts, ref, code, effective_date(cleaned), ())
+
+    def _genomic(
+        self, raw: Mapping[str, Any], consequences: dict[str, set[str]], kind: str
+    ) -> None:
+        """A genomic Observation (``kind`` from :func:`genomics.classify`, not a consequence)."""
+        if self._other_patient(raw):
+            return
+        ref = reference_of(raw)
+        cleaned = self._checked(raw, ref=ref)
+        if cleaned is None:
             return
         if kind == genomics.KIND_REGION:
             region_list, issues = regions.map_region_studied(cleaned)
@@ -279,13 +292,15 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             self.issues.extend(issues)
             return
         if kind == genomics.KIND_VARIANT:
-            found, issues = genomics.map_variant(cleaned, consequences)
+            found, issues = genomics.map_variant(cleaned, consequences, ref, self.genomic_dates)
         else:
             found, issues = genomics.map_single_test(cleaned)
-        self.issues.extend(issues)
+        if issues:
+            self.issues.extend(issues)
         self.biomarkers.extend(found)
-        notes = text_findings.note_texts(cleaned)
+        notes = text_findings.note_texts(cleaned) if cleaned.get("note") is not None else None
         if notes:
+            code = next(concept_codes(cleaned.get("code")), None) or Code("text", "text")
             coded_genes = [g.symbol for b in found for g in b.genes]
             self._text_pass(notes, ref, code, effective_date(cleaned), coded_genes)
 

@@ -45,19 +45,72 @@ from fhir_mapping.codes import (
     concept_text,
     has_code,
     normalise_so,
+    normalise_system,
 )
-from fhir_mapping.genes import gene_from_concept
+from fhir_mapping.genes import JSON_SCALARS, gene_from_concept
 from fhir_mapping.issues import MappingIssue
 from rules.patient import Gene, GenomicSource, ResultValue
 
 #: Component codes (TBD system) that carry a molecular consequence as SO codes.
 CONSEQUENCE_COMPONENTS = frozenset({"functional-effect", "feature-consequence"})
+#: The code systems a component is keyed in (:func:`component_key`).
+_KEY_SYSTEMS = frozenset({LOINC, TBD, MII_BIOMARKER})
+
+# What :func:`collect_parts` reads from a component, by the component's key.
+_GENE, _HGVS, _SO, _SOURCE, _TEXTS, _EXON_VALUES, _RANGES, _REF_SEQ, _VAF = range(9)
+_ROLE: dict[tuple[str, str], int] = {
+    (LOINC, LNC_GENE_STUDIED): _GENE,
+    (MII_BIOMARKER, "five-prime-gene"): _GENE,
+    (MII_BIOMARKER, "three-prime-gene"): _GENE,
+    (LOINC, LNC_HGVS_C): _HGVS,
+    (LOINC, LNC_HGVS_P): _HGVS,
+    (LOINC, LNC_HGVS_G): _HGVS,
+    (LOINC, LNC_CHANGE_TYPE): _SO,
+    (TBD, "molecular-consequence"): _SO,
+    **{(TBD, code): _SO for code in CONSEQUENCE_COMPONENTS},
+    (LOINC, LNC_GENOMIC_SOURCE): _SOURCE,
+    (LOINC, LNC_VARIATION_CODE): _TEXTS,
+    (LOINC, LNC_ISCN): _TEXTS,
+    (LOINC, LNC_DNA_REGION): _EXON_VALUES,
+    (LOINC, LNC_REGION_DESCRIPTION): _EXON_VALUES,
+    (LOINC, LNC_RANGES_EXAMINED): _RANGES,
+    (LOINC, LNC_GENOMIC_REF_SEQ): _REF_SEQ,
+    (LOINC, LNC_VAF): _VAF,
+}
 
 
 def component_key(component: Mapping[str, Any]) -> tuple[str, str] | None:
-    for system, code in code_pairs(component.get("code")):
-        if system in (LOINC, TBD, MII_BIOMARKER):
-            return system, code
+    """The first (system, code) of a component's code in a system the genomic mappers key on.
+
+    Reads the codings as :func:`fhir_mapping.codes.code_pairs` does (a system and a code, both
+    non-blank; systems normalised), stopping at the first one in such a system.
+    """
+    concept = component.get("code")
+    if not (
+        type(concept) is dict
+        or (type(concept) not in JSON_SCALARS and isinstance(concept, Mapping))
+    ):
+        return None
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return None
+    for coding in items:
+        if not (
+            type(coding) is dict
+            or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
+        ):
+            continue
+        system = coding.get("system")
+        code = coding.get("code")
+        if (
+            isinstance(system, str)
+            and isinstance(code, str)
+            and system.strip()
+            and (stripped := code.strip())
+        ):
+            normalised = normalise_system(system)
+            if normalised in _KEY_SYSTEMS:
+                return normalised, stripped
     return None
 
 
@@ -95,10 +148,35 @@ def read_result(
 ) -> tuple[ResultValue | None, bool]:
     """(result, from_text). ``None`` means the value is missing."""
     concept = resource.get("valueCodeableConcept")
-    if has_code(concept, LOINC, LA_PRESENT):
-        return ResultValue.PRESENT, False
-    if has_code(concept, LOINC, LA_ABSENT):
-        return ResultValue.ABSENT, False
+    # One walk over the value's codings for both answers (LA_PRESENT wins, as when each was
+    # looked for with has_code in turn).
+    if type(concept) is dict or (
+        type(concept) not in JSON_SCALARS and isinstance(concept, Mapping)
+    ):
+        items = concept.get("coding")
+        if isinstance(items, list):
+            absent = False
+            for coding in items:
+                if not (
+                    type(coding) is dict
+                    or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
+                ):
+                    continue
+                value = coding.get("code")
+                system = coding.get("system")
+                if (
+                    isinstance(value, str)
+                    and isinstance(system, str)
+                    and system.strip()
+                    and normalise_system(system) == LOINC
+                ):
+                    value = value.strip()
+                    if value == LA_PRESENT:
+                        return ResultValue.PRESENT, False
+                    if value == LA_ABSENT:
+                        absent = True
+            if absent:
+                return ResultValue.ABSENT, False
     if concept is None and as_str(resource.get("valueString")) is None:
         for interpretation in as_list(resource.get("interpretation")):
             if has_code(interpretation, SNOMED, SCT_POSITIVE):
@@ -122,7 +200,7 @@ def exon_from_text(values: Iterable[str]) -> int | None:
     return exons.pop() if len(exons) == 1 else None
 
 
-@dataclass
+@dataclass(slots=True)
 class VariantParts:
     genes: list[Gene] = field(default_factory=list)
     five_prime: Gene | None = None
@@ -144,16 +222,45 @@ def collect_parts(
     resource: Mapping[str, Any], ref: str, issues: list[MappingIssue]
 ) -> VariantParts:
     parts = VariantParts()
-    for component in as_list(resource.get("component")):
-        comp = as_dict(component)
-        key = component_key(comp)
+    components = resource.get("component")
+    if not isinstance(components, list):
+        return parts
+    for component in components:
+        comp = component if type(component) is dict else as_dict(component)
+        # component_key(comp), inlined (every component of every variant is keyed here).
+        key = None
+        concept = comp.get("code")
+        if type(concept) is dict or (
+            type(concept) not in JSON_SCALARS and isinstance(concept, Mapping)
+        ):
+            items = concept.get("coding")
+            if isinstance(items, list):
+                for coding in items:
+                    if not (
+                        type(coding) is dict
+                        or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
+                    ):
+                        continue
+                    system = coding.get("system")
+                    code = coding.get("code")
+                    if (
+                        isinstance(system, str)
+                        and isinstance(code, str)
+                        and system.strip()
+                        and (stripped := code.strip())
+                    ):
+                        normalised = normalise_system(system)
+                        if normalised in _KEY_SYSTEMS:
+                            key = (normalised, stripped)
+                            break
         if key is None:
             continue
-        system, code = key
+        role = _ROLE.get(key)
+        if role is None:
+            continue
+        code = key[1]
         concept = comp.get("valueCodeableConcept")
-        if (system, code) in ((LOINC, LNC_GENE_STUDIED),) or (
-            system == MII_BIOMARKER and code in ("five-prime-gene", "three-prime-gene")
-        ):
+        if role == _GENE:
             gene, problem = gene_from_concept(concept)
             if problem:
                 issues.append(MappingIssue("gene-display-mismatch", ref, problem))
@@ -165,7 +272,7 @@ def collect_parts(
                 parts.five_prime = gene
             elif code == "three-prime-gene":
                 parts.three_prime = gene
-        elif system == LOINC and code in (LNC_HGVS_C, LNC_HGVS_P, LNC_HGVS_G):
+        elif role == _HGVS:
             value = _hgvs(comp)
             if value is None:
                 continue
@@ -185,32 +292,30 @@ def collect_parts(
                 parts.hgvs_c = parts.hgvs_c or value
             else:
                 parts.hgvs_g = parts.hgvs_g or value
-        elif (system == LOINC and code == LNC_CHANGE_TYPE) or (
-            system == TBD and code in ("molecular-consequence", *CONSEQUENCE_COMPONENTS)
-        ):
+        elif role == _SO:
             for value_system, value in code_pairs(concept):
                 if value_system == SO:
                     parts.so_codes.add(normalise_so(value))
-        elif system == LOINC and code == LNC_GENOMIC_SOURCE:
+        elif role == _SOURCE:
             if has_code(concept, LOINC, LA_SOMATIC):
                 parts.source = GenomicSource.SOMATIC
             elif has_code(concept, LOINC, LA_GERMLINE):
                 parts.source = GenomicSource.GERMLINE
-        elif system == LOINC and code in (LNC_VARIATION_CODE, LNC_ISCN):
+        elif role == _TEXTS:
             parts.texts.extend(_value_strings(comp))
-        elif system == LOINC and code in (LNC_DNA_REGION, LNC_REGION_DESCRIPTION):
+        elif role == _EXON_VALUES:
             parts.exon_values.extend(_value_strings(comp))
-        elif system == LOINC and code == LNC_RANGES_EXAMINED:
+        elif role == _RANGES:
             span = as_dict(comp.get("valueRange"))
             low = as_dict(span.get("low")).get("value")
             high = as_dict(span.get("high")).get("value")
             if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low <= high:
                 parts.ranges.append((int(low), int(high)))
-        elif system == LOINC and code == LNC_GENOMIC_REF_SEQ:
+        elif role == _REF_SEQ:
             for _value_system, value in code_pairs(concept):
                 if value.upper().startswith("NC_"):
                     parts.accession = value
-        elif system == LOINC and code == LNC_VAF:
+        else:  # _VAF
             raw_value = as_dict(comp.get("valueQuantity")).get("value")
             if isinstance(raw_value, (int, float, str, Decimal)) and not isinstance(
                 raw_value, bool

@@ -8,6 +8,7 @@ in :mod:`fhir_mapping.implications`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from fhir_mapping.codes import (
     concept_codes,
     reference_of,
 )
-from fhir_mapping.dates import effective_date
+from fhir_mapping.dates import effective_date, parse_date
 from fhir_mapping.exons import locate
 from fhir_mapping.genomic_parts import collect_parts, exon_from_text, read_result
 from fhir_mapping.implications import CONSEQUENCE_CODE, IMPLICATION_CODES
@@ -38,6 +39,7 @@ from rules.patient import (
     Code,
     Confidence,
     Gene,
+    PartialDate,
     ResultValue,
 )
 
@@ -50,6 +52,37 @@ KIND_REGION = "region-studied"
 
 #: The code of every variant finding (immutable: one instance serves every call).
 _VARIANT_CODE = Code(LOINC, LNC_VARIANT, "Genetic variant assessment")
+#: Statuses of a result that was withdrawn: nothing is read from it.
+_WITHDRAWN = ("entered-in-error", "cancelled")
+
+#: The findings below are built with positional arguments: keyword arguments cost more than
+#: twice as much per Biomarker (21 fields, several findings per genomic Observation). The
+#: order they are written in is this one; a model whose fields differ stops the import.
+_FIELDS = (
+    "gene",
+    "kind",
+    "result",
+    "source_ref",
+    "code",
+    "partners",
+    "any_of",
+    "five_prime",
+    "three_prime",
+    "exon",
+    "hgvs_c",
+    "hgvs_p",
+    "hgvs_g",
+    "hotspot",
+    "genomic_source",
+    "date",
+    "confidence",
+    "allele_frequency",
+    "evidence_text",
+    "specimen",
+    "specimen_ref",
+)
+if tuple(f.name for f in dataclasses.fields(Biomarker)) != _FIELDS:
+    raise ImportError("fhir_mapping.genomics: Biomarker's fields changed; update _FIELDS and calls")
 
 
 def classify(raw: Mapping[str, Any]) -> str | None:
@@ -89,15 +122,38 @@ def _regions_or_unknown(regions: Mapping[str, list[int]], gene: Gene) -> list[in
     return stated or [None]
 
 
+def _date(resource: Mapping[str, Any], memo: dict[str, PartialDate]) -> PartialDate | None:
+    """``effective_date(resource)``, with the date of an ``effectiveDateTime`` string memoised."""
+    value = resource.get("effectiveDateTime")
+    if type(value) is not str:
+        return effective_date(resource)
+    found = memo.get(value)
+    if found is None:
+        found = parse_date(value)
+        if found is None:  # not a date: effective_date reads the other elements
+            return effective_date(resource)
+        memo[value] = found
+    return found
+
+
 def map_variant(
-    resource: Mapping[str, Any], consequence_codes: Mapping[str, set[str]]
+    resource: Mapping[str, Any],
+    consequence_codes: Mapping[str, set[str]],
+    ref: str | None = None,
+    dates: dict[str, PartialDate] | None = None,
 ) -> tuple[list[Biomarker], list[MappingIssue]]:
-    ref = reference_of(resource)
+    """``ref``: ``reference_of(resource)`` when the caller has it; ``dates``: a per-call memo of
+    the dates read from ``effectiveDateTime`` strings (the same few days recur in a record)."""
+    if ref is None:
+        ref = reference_of(resource)
     issues: list[MappingIssue] = []
-    if as_str(resource.get("status")) in ("entered-in-error", "cancelled"):
+    status = resource.get("status")
+    if isinstance(status, str) and status in _WITHDRAWN:
         return [], []
     parts = collect_parts(resource, ref, issues)
-    parts.so_codes |= consequence_codes.get(ref, set())
+    consequences = consequence_codes.get(ref)
+    if consequences:
+        parts.so_codes |= consequences
     obs_code = _VARIANT_CODE
     if not parts.genes:
         issues.append(
@@ -111,23 +167,25 @@ def map_variant(
         )
         result = ResultValue.INDETERMINATE
     confidence = Confidence.TEXT_DERIVED if from_text else Confidence.CODED
-    date = effective_date(resource)
+    date = _date(resource, dates) if dates is not None else effective_date(resource)
     specimen, specimen_ref = of_observation(resource)
 
-    fusion_by_so = bool(parts.so_codes & SO_FUSION_CODES)
-    fusion_by_text = _text_mentions(parts.texts, parts.genes, r"FUSION|::")
-    rearranged_by_text = _text_mentions(parts.texts, parts.genes, r"REARRANG")
-    amplified_by_text = _text_mentions(parts.texts, parts.genes, r"AMPLIF")
+    fusion_by_so = bool(parts.so_codes) and not parts.so_codes.isdisjoint(SO_FUSION_CODES)
+    texts = parts.texts
+    fusion_by_text = bool(texts) and _text_mentions(texts, parts.genes, r"FUSION|::")
+    rearranged_by_text = bool(texts) and _text_mentions(texts, parts.genes, r"REARRANG")
+    amplified_by_text = bool(texts) and _text_mentions(texts, parts.genes, r"AMPLIF")
     roles = parts.five_prime is not None or parts.three_prime is not None
     multi_gene = len(parts.genes) >= 2
 
-    regions = regions_by_gene(parts.exon_values, parts.genes)
-    for gene in parts.genes:
-        for low, high in parts.ranges:
-            for number in exons_in_range(gene.symbol, parts.accession, low, high):
-                bucket = regions.setdefault(gene.symbol, [])
-                if number not in bucket:
-                    bucket.append(number)
+    regions = regions_by_gene(parts.exon_values, parts.genes) if parts.exon_values else {}
+    if parts.ranges:
+        for gene in parts.genes:
+            for low, high in parts.ranges:
+                for number in exons_in_range(gene.symbol, parts.accession, low, high):
+                    bucket = regions.setdefault(gene.symbol, [])
+                    if number not in bucket:
+                        bucket.append(number)
     if (
         result is ResultValue.ABSENT
         and (multi_gene or sum(map(len, regions.values())) > 1 or (parts.ranges and regions))
@@ -135,18 +193,29 @@ def map_variant(
     ):
         # Pertinent negative: one absent finding per gene and per exon stated as tested.
         return [
+            # Positional, in the order of _FIELDS (see there).
             Biomarker(
-                gene=gene,
-                kind=BiomarkerKind.VARIANT,
-                result=result,
-                source_ref=ref,
-                code=obs_code,
-                exon=exon,
-                genomic_source=parts.source,
-                date=date,
-                confidence=confidence,
-                specimen=specimen,
-                specimen_ref=specimen_ref,
+                gene,
+                BiomarkerKind.VARIANT,
+                result,
+                ref,
+                obs_code,
+                (),
+                (),
+                None,
+                None,
+                exon,
+                None,
+                None,
+                None,
+                None,
+                parts.source,
+                date,
+                confidence,
+                None,
+                None,
+                specimen,
+                specimen_ref,
             )
             for gene in parts.genes
             for exon in _regions_or_unknown(regions, gene)
@@ -162,42 +231,49 @@ def map_variant(
         kind = BiomarkerKind.VARIANT
 
     main = parts.three_prime if parts.three_prime is not None else parts.genes[0]
-    partners = tuple(g for g in parts.genes if g != main)
+    if multi_gene or parts.genes[0] is not main:
+        partners = tuple(g for g in parts.genes if g != main)
+    else:
+        partners = ()  # the only gene is the main one
     hotspot = None
     exon = None
     if kind is BiomarkerKind.VARIANT:
-        located = locate(
-            main.symbol,
+        reported = (exon_from_text(parts.exon_values) if parts.exon_values else None) or (
+            exon_from_text(texts) if texts else None
+        )
+        if parts.hgvs_c is None and parts.hgvs_p is None and parts.hgvs_g is None:
+            # No HGVS: locate() would find no exon, hotspot or problem of its own.
+            exon = reported
+        else:
+            located = locate(main.symbol, parts.hgvs_c, parts.hgvs_p, reported, parts.hgvs_g)
+            issues.extend(MappingIssue(k, ref, text) for k, text in located.problems)
+            exon, hotspot = located.exon, located.hotspot
+            if exon is None and hotspot is not None and not located.problems:
+                exon = genomic_tests().hotspot_exons.get((main.symbol, hotspot))
+    return [
+        # Positional, in the order of _FIELDS (see there).
+        Biomarker(
+            main,
+            kind,
+            result,
+            ref,
+            obs_code,
+            partners,
+            (),
+            parts.five_prime,
+            parts.three_prime,
+            exon,
             parts.hgvs_c,
             parts.hgvs_p,
-            exon_from_text(parts.exon_values) or exon_from_text(parts.texts),
             parts.hgvs_g,
-        )
-        issues.extend(MappingIssue(k, ref, text) for k, text in located.problems)
-        exon, hotspot = located.exon, located.hotspot
-        if exon is None and hotspot is not None and not located.problems:
-            exon = genomic_tests().hotspot_exons.get((main.symbol, hotspot))
-    return [
-        Biomarker(
-            gene=main,
-            kind=kind,
-            result=result,
-            source_ref=ref,
-            code=obs_code,
-            partners=partners,
-            five_prime=parts.five_prime,
-            three_prime=parts.three_prime,
-            exon=exon,
-            hgvs_c=parts.hgvs_c,
-            hgvs_p=parts.hgvs_p,
-            hgvs_g=parts.hgvs_g,
-            hotspot=hotspot,
-            genomic_source=parts.source,
-            date=date,
-            confidence=confidence,
-            allele_frequency=parts.vaf,
-            specimen=specimen,
-            specimen_ref=specimen_ref,
+            hotspot,
+            parts.source,
+            date,
+            confidence,
+            parts.vaf,
+            None,
+            specimen,
+            specimen_ref,
         )
     ], issues
 
@@ -231,23 +307,29 @@ def map_single_test(resource: Mapping[str, Any]) -> tuple[list[Biomarker], list[
             )
         )
     return [
+        # Positional, in the order of _FIELDS (see there).
         Biomarker(
-            gene=test.gene,
-            kind=test.kind,
-            result=result,
-            source_ref=ref,
-            code=Code(code.system, code.code, code.display),
-            partners=test.partners,
-            any_of=test.any_of,
-            exon=test.exon,
-            hgvs_c=test.hgvs_c,
-            hgvs_p=test.hgvs_p,
-            hotspot=test.hotspot,
-            genomic_source=parts.source,
-            date=effective_date(resource),
-            confidence=Confidence.TEXT_DERIVED if from_text else Confidence.CODED,
-            specimen=specimen,
-            specimen_ref=specimen_ref,
+            test.gene,
+            test.kind,
+            result,
+            ref,
+            Code(code.system, code.code, code.display),
+            test.partners,
+            test.any_of,
+            None,
+            None,
+            test.exon,
+            test.hgvs_c,
+            test.hgvs_p,
+            None,
+            test.hotspot,
+            parts.source,
+            effective_date(resource),
+            Confidence.TEXT_DERIVED if from_text else Confidence.CODED,
+            None,
+            None,
+            specimen,
+            specimen_ref,
         )
     ], issues
 

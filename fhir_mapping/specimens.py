@@ -82,7 +82,13 @@ def _normalise(reference: str) -> str:
 
 def of_observation(raw: Mapping[str, Any]) -> tuple[SpecimenKind, str | None]:
     """(kind read from the Observation itself, reference to resolve later)."""
-    specimen = as_dict(raw.get("specimen"))
+    specimen_value = raw.get("specimen")
+    if specimen_value is None and raw.get("method") is None and raw.get("note") is None:
+        code = raw.get("code")
+        if type(code) is dict and code.get("text") is None:
+            # Nothing to read (most results): no specimen, method, note or code text.
+            return SpecimenKind.UNKNOWN, None
+    specimen = as_dict(specimen_value)
     ref = as_str(specimen.get("reference"))
     if ref and ref.startswith("#"):
         for contained in as_list(raw.get("contained")):
