@@ -6,13 +6,15 @@ histology, jurisdictions, test cases, draft-order actions) checked. Used by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from rules.knowledge import Criterion, KbMeta, Rule, Source
-from rules.predicates import PREDICATES, Params
+from rules.predicates import PREDICATES, Context, Findings, Params
+from rules.results import Finding
 from rules.valuesets import ValueSets
 
 
@@ -47,11 +49,78 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+#: A criterion compiled for one evaluation context: its findings (empty: false).
+Check = Callable[[Context], Findings]
+#: A criterion compiled to say only whether it holds (``unless``).
+Veto = Callable[[Context], bool]
+
+
+def finder(criterion: BoundCriterion) -> Check:
+    """The criterion as a closure: its findings, memoised per evaluation by its key (rules
+    share criteria); ``any_of`` concatenates the findings of its parts."""
+    if criterion.name == "any_of":
+        parts = tuple(finder(part) for part in criterion.any_of)
+
+        def any_of(ctx: Context) -> Findings:
+            found: list[Finding] = []
+            for part in parts:
+                found.extend(part(ctx))
+            return tuple(found)
+
+        return any_of
+    key, fn, params = criterion.key, PREDICATES[criterion.name].fn, criterion.params
+
+    def check(ctx: Context) -> Findings:
+        memo = ctx.memo
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = fn(ctx, params)
+        return found
+
+    return check
+
+
+def vetoer(criterion: BoundCriterion) -> Veto:
+    """The criterion as a closure saying whether it holds: from its findings when another
+    rule has asked for them, else from the predicate's cheap form when it has one
+    (:attr:`rules.predicates.PredicateSpec.holds`), memoised per evaluation by its key."""
+    if criterion.name == "any_of":
+        parts = tuple(vetoer(part) for part in criterion.any_of)
+
+        def any_of(ctx: Context) -> bool:
+            return any(part(ctx) for part in parts)
+
+        return any_of
+    spec = PREDICATES[criterion.name]
+    key, fn, cheap, params = criterion.key, spec.fn, spec.holds, criterion.params
+
+    def holds(ctx: Context) -> bool:
+        found = ctx.memo.get(key)
+        if found is not None:
+            return bool(found)
+        if cheap is None:
+            found = ctx.memo[key] = fn(ctx, params)
+            return bool(found)
+        held = ctx.held.get(key)
+        if held is None:
+            held = ctx.held[key] = cheap(ctx, params)
+        return held
+
+    return holds
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     rule: Rule
     when: tuple[BoundCriterion, ...]
     unless: tuple[BoundCriterion, ...]
+    #: ``when`` and ``unless`` compiled once (:func:`finder`, :func:`vetoer`).
+    checks: tuple[Check, ...] = field(init=False, compare=False, repr=False, default=())
+    vetoes: tuple[Veto, ...] = field(init=False, compare=False, repr=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(finder(c) for c in self.when))
+        object.__setattr__(self, "vetoes", tuple(vetoer(c) for c in self.unless))
 
 
 def _bind(

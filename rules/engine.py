@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from rules.extent import Extent
 from rules.knowledge import ActionSpec, DrugOption, Rule
-from rules.loader import BoundCriterion, CompiledRule, KnowledgeBase
+from rules.loader import CompiledRule, KnowledgeBase
 from rules.patient import Patient, TherapyStatus
-from rules.predicates import PREDICATES, Context, Findings, exposure_matches, exposure_text
+from rules.predicates import Context, exposure_matches, exposure_text
 from rules.results import (
     CodeRef,
     DoseSpec,
@@ -44,19 +44,6 @@ UNKNOWN_EXTENT_NOTE = (
 UNKNOWN_EXTENT_FINDING = (
     "Extent of disease not recorded (no stage, metastasis, disease status or resection on record)"
 )
-
-
-def _check(criterion: BoundCriterion, ctx: Context) -> Findings:
-    if criterion.name == "any_of":
-        found: list[Finding] = []
-        for part in criterion.any_of:
-            found.extend(_check(part, ctx))
-        return tuple(found)
-    key = criterion.key
-    cached = ctx.memo.get(key)
-    if cached is None:
-        cached = ctx.memo[key] = PREDICATES[criterion.name].fn(ctx, criterion.params)
-    return cached
 
 
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
@@ -151,13 +138,13 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
     """Evaluate one rule; ``None`` when a ``when`` criterion fails or an ``unless`` holds."""
     rule = compiled.rule
     findings: list[Finding] = []
-    for criterion in compiled.when:
-        found = _check(criterion, ctx)
+    for check in compiled.checks:
+        found = check(ctx)
         if not found:
             return None
         findings.extend(found)
-    for criterion in compiled.unless:
-        if _check(criterion, ctx):
+    for holds in compiled.vetoes:
+        if holds(ctx):
             return None
     setting_confirmed = True
     summary, what = rule.then.summary, rule.then.what

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
@@ -27,7 +27,6 @@ from rules.patient import (
     Agent,
     Biomarker,
     BiomarkerKind,
-    Code,
     Diagnosis,
     Histology,
     HistologySubtype,
@@ -55,8 +54,20 @@ class Context:
     # Findings per criterion within one evaluation: rules share criteria (histology, draft
     # order of a drug...), and a predicate is a pure function of the patient and its params.
     memo: dict[str, Findings] = field(default_factory=dict)
-    #: :func:`exposure_matches` answers within one evaluation, by (value set, agent, code).
-    matched: dict[tuple[str, Agent, Code | None], bool] = field(default_factory=dict)
+    #: Whether a criterion holds, by the same key, when only that was asked (``unless``).
+    held: dict[str, bool] = field(default_factory=dict)
+    #: :func:`exposure_matches` answers within one evaluation, by (value set, id of the agent,
+    #: code system, code); the agent is kept alive by ``drug_codes``.
+    matched: dict[tuple[str | int, ...], bool] = field(default_factory=dict)
+    #: A drug's normalised codes (ValueSets.normalised), by (id of the agent, code system,
+    #: code), with the agent itself so that its id stays its own for the evaluation.
+    drug_codes: dict[tuple[str | int, ...], tuple[Agent, tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict
+    )
+    #: Other facts derived from the patient within one evaluation (the variant classes of a
+    #: finding, the first kinase inhibitor...), by a key naming the fact: several predicates
+    #: and rules ask for the same one.
+    derived: dict[tuple[str, object], Any] = field(default_factory=dict)
 
 
 class Params(BaseModel):
@@ -80,6 +91,10 @@ P = TypeVar("P", bound=Params)
 PredicateFn = Callable[[Context, Any], Findings]
 
 
+#: Whether a predicate holds (``bool`` of its findings), answered without building them.
+HoldsFn = Callable[[Context, Any], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class PredicateSpec:
     name: str
@@ -87,6 +102,9 @@ class PredicateSpec:
     fn: PredicateFn
     yields_order: bool
     doc: str
+    #: ``bool(fn(ctx, params))`` computed more cheaply (no finding texts), for ``unless``
+    #: criteria, which only ask whether a predicate holds; None: the engine calls ``fn``.
+    holds: HoldsFn | None = None
 
 
 PREDICATES: dict[str, PredicateSpec] = {}
@@ -105,6 +123,22 @@ def predicate(
             yields_order=yields_order,
             doc=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name,
         )
+        return fn
+
+    return register
+
+
+def predicate_holds(
+    name: str, params: type[P]
+) -> Callable[[Callable[[Context, P], bool]], Callable[[Context, P], bool]]:
+    """Register the cheap ``bool`` form of predicate ``name`` (see :attr:`PredicateSpec.holds`);
+    it must equal ``bool(fn(ctx, params))`` on every input (tests/rules check it does)."""
+
+    def register(fn: Callable[[Context, P], bool]) -> Callable[[Context, P], bool]:
+        spec = PREDICATES[name]
+        if spec.holds is not None or spec.params is not params:
+            raise ValueError(f"holds for {name} registered twice or with other parameters")
+        PREDICATES[name] = replace(spec, holds=fn)
         return fn
 
     return register
@@ -174,13 +208,23 @@ def exposure_matches(ctx: Context, vs_id: str, exposure: TherapyExposure) -> boo
 
     Answered once per call for each value set, drug and code: the orders of the cycles of one
     regimen (dozens on a year-long record) share them."""
-    key = (vs_id, exposure.agent, exposure.code)
+    agent, code = exposure.agent, exposure.code
+    # The code's display plays no part in matching; the agent is one object per drug.
+    drug: tuple[str | int, ...] = (
+        (id(agent),) if code is None else (id(agent), code.system, code.code)
+    )
+    key = (vs_id, *drug)
     found = ctx.matched.get(key)
     if found is None:
-        codes = _agent_codes(exposure.agent.rxnorm, exposure.agent.atc)
-        if exposure.code is not None:
-            codes.append((exposure.code.system, exposure.code.code))
-        found = ctx.matched[key] = ctx.valuesets.matches(vs_id, codes, exposure.agent.ingredient)
+        known = ctx.drug_codes.get(drug)
+        if known is None:
+            codes = _agent_codes(agent.rxnorm, agent.atc)
+            if code is not None:
+                codes.append((code.system, code.code))
+            known = ctx.drug_codes[drug] = (agent, ctx.valuesets.normalised(codes))
+        found = ctx.matched[key] = ctx.valuesets.matches_normalised(
+            vs_id, known[1], agent.ingredient
+        )
     return found
 
 

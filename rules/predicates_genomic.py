@@ -43,8 +43,25 @@ GIST_DRIVER_GENES = ("KIT", "PDGFRA")
 _PRESENT, _GERMLINE = ResultValue.PRESENT, GenomicSource.GERMLINE
 
 
+def _classes(ctx: Context, marker: Biomarker) -> tuple[str, ...]:
+    """:func:`classes_of` the finding, once per evaluation."""
+    key = ("classes", id(marker))
+    found: tuple[str, ...] | None = ctx.derived.get(key)
+    if found is None:
+        found = ctx.derived[key] = classes_of(marker)
+    return found
+
+
 def gist_driver_findings(ctx: Context, gene: str) -> tuple[Biomarker, ...]:
     """Present, coded findings that can drive a GIST: somatic, or germline KIT/PDGFRA in GIST."""
+    key = ("drivers", gene)
+    found: tuple[Biomarker, ...] | None = ctx.derived.get(key)
+    if found is None:
+        found = ctx.derived[key] = _gist_driver_findings(ctx, gene)
+    return found
+
+
+def _gist_driver_findings(ctx: Context, gene: str) -> tuple[Biomarker, ...]:
     drivers = list(ctx.patient.driver_biomarkers(gene))
     if gene.upper() in GIST_DRIVER_GENES and ctx.patient.has_histology(Histology.GIST):
         drivers.extend(
@@ -72,6 +89,14 @@ def _progression_dates(ctx: Context, line: LineOfTherapy) -> list[PartialDate]:
 
 def progression_on_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | None:
     """Earliest documented progression on a GIST kinase inhibitor: (date, drug)."""
+    key = ("ki-progression", None)
+    if key not in ctx.derived:
+        ctx.derived[key] = _progression_on_kinase_inhibitor(ctx)
+    found: tuple[PartialDate, str] | None = ctx.derived[key]
+    return found
+
+
+def _progression_on_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | None:
     events: list[tuple[PartialDate, str]] = []
     for line in ctx.lines:
         kis = [e for e in line.exposures if exposure_matches(ctx, KINASE_INHIBITORS, e)]
@@ -84,6 +109,14 @@ def progression_on_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | N
 
 def first_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | None:
     """Earliest start of a GIST kinase inhibitor (any setting, drafts excluded): (date, drug)."""
+    key = ("ki-first", None)
+    if key not in ctx.derived:
+        ctx.derived[key] = _first_kinase_inhibitor(ctx)
+    found: tuple[PartialDate, str] | None = ctx.derived[key]
+    return found
+
+
+def _first_kinase_inhibitor(ctx: Context) -> tuple[PartialDate, str] | None:
     starts = [
         (e.start, e.agent.ingredient or "a kinase inhibitor")
         for e in ctx.patient.exposures
@@ -105,12 +138,20 @@ def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
     after documented progression on a kinase inhibitor, or first reported in plasma (ctDNA)
     after a kinase inhibitor was started, and not reported before that point.
     """
+    key = ("secondary", id(marker))
+    if key not in ctx.derived:
+        ctx.derived[key] = _is_secondary(ctx, marker)
+    found: str | None = ctx.derived[key]
+    return found
+
+
+def _is_secondary(ctx: Context, marker: Biomarker) -> str | None:
     if marker.date is None:
         return None
     # Only variants of a secondary-role class (KIT exons 13/14/17/18) can be acquired: a KIT exon
     # 11 or PDGFRA driver genotyped late, after progression, is still the primary genotype.
     table = variant_classes()
-    if not any(table.get(c).role == "secondary" for c in classes_of(marker)):
+    if not any(table.get(c).role == "secondary" for c in _classes(ctx, marker)):
         return None
     progression = progression_on_kinase_inhibitor(ctx)
     started = first_kinase_inhibitor(ctx)
@@ -125,7 +166,7 @@ def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
         why = f"first seen in plasma (ctDNA) after {drug} start ({when})"
     else:
         return None
-    mine = set(classes_of(marker))
+    mine = set(_classes(ctx, marker))
     earlier = [
         b
         for b in gist_driver_findings(ctx, marker.gene.symbol)
@@ -133,7 +174,7 @@ def is_secondary(ctx: Context, marker: Biomarker) -> str | None:
         and b.date is not None
         and b.date < when
         and (b.hotspot, b.hgvs_p, b.exon) == (marker.hotspot, marker.hgvs_p, marker.exon)
-        and set(classes_of(b)) == mine
+        and set(_classes(ctx, b)) == mine
     ]
     if earlier:
         return None
@@ -172,7 +213,7 @@ def _class_findings(ctx: Context, class_ids: list[str]) -> Findings:
     for class_id in class_ids:
         item = table.get(class_id)
         for marker in gist_driver_findings(ctx, item.gene):
-            if marker.kind is not BiomarkerKind.VARIANT or class_id not in classes_of(marker):
+            if marker.kind is not BiomarkerKind.VARIANT or class_id not in _classes(ctx, marker):
                 continue
             why = is_secondary(ctx, marker)
             if (item.role == "secondary") != (why is not None):
@@ -199,13 +240,17 @@ def _class_findings(ctx: Context, class_ids: list[str]) -> Findings:
 
 
 def _primary_on_record(ctx: Context) -> bool:
-    table = variant_classes()
-    return any(
-        table.get(c).role == "primary" and is_secondary(ctx, m) is None
-        for gene in GIST_DRIVER_GENES
-        for m in gist_driver_findings(ctx, gene)
-        for c in classes_of(m)
-    )
+    key = ("primary-on-record", None)
+    found: bool | None = ctx.derived.get(key)
+    if found is None:
+        table = variant_classes()
+        found = ctx.derived[key] = any(
+            table.get(c).role == "primary" and is_secondary(ctx, m) is None
+            for gene in GIST_DRIVER_GENES
+            for m in gist_driver_findings(ctx, gene)
+            for c in _classes(ctx, m)
+        )
+    return found
 
 
 def _first_genotyped_on_treatment(ctx: Context, marker: Biomarker) -> str | None:

@@ -6,6 +6,7 @@ Registered in the same closed registry as :mod:`rules.predicates` (imported by t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import ClassVar, Literal
 
@@ -29,6 +30,7 @@ from rules.predicates import (
     exposure_text,
     mg_per_day,
     predicate,
+    predicate_holds,
 )
 from rules.results import Finding
 
@@ -96,14 +98,11 @@ class ExposureParams(Params):
     max_mg_per_day: float | None = None
 
 
-@predicate("exposure", ExposureParams)
-def exposure(ctx: Context, a: ExposureParams) -> Findings:
-    """A past or current (not draft) exposure to a drug, optionally with its outcome and dose.
-
-    ``progression``: the line containing the drug ended by progression, or is ongoing with a
-    progression status recorded since it started. ``failure``: progression or intolerance.
-    """
-    findings: list[Finding] = []
+def _exposure_lines(
+    ctx: Context, a: ExposureParams
+) -> Iterator[tuple[LineOfTherapy, list[TherapyExposure], tuple[str, ...]]]:
+    """The lines with exposures to the drug (at the dose) whose outcome fits: (line, its
+    matching exposures, never empty, the progression events since it started if ongoing)."""
     for line in ctx.lines:
         matching = [e for e in line.exposures if exposure_matches(ctx, a.drug, e)]
         matching = [e for e in matching if _within(mg_per_day(e), a.min_mg_per_day,
@@ -123,8 +122,31 @@ def exposure(ctx: Context, a: ExposureParams) -> Findings:
             "failure": line.ended_by in (StopReason.PROGRESSION, StopReason.TOXICITY)
             or bool(progression_refs),
         }[a.outcome]
-        if not ok:
+        if ok:
+            yield line, matching, progression_refs
+
+
+def _undated_exposures(ctx: Context, a: ExposureParams) -> Iterator[TherapyExposure]:
+    """Exposures to the drug (at the dose) that could not be placed in a line (undated):
+    asked only when no line has one, for outcomes ``any`` and ``ongoing``."""
+    for item in ctx.patient.historical_exposures():
+        if item.status is TherapyStatus.CANCELLED or not exposure_matches(ctx, a.drug, item):
             continue
+        if a.outcome == "ongoing" and item.has_ended:
+            continue
+        if _within(mg_per_day(item), a.min_mg_per_day, a.max_mg_per_day):
+            yield item
+
+
+@predicate("exposure", ExposureParams)
+def exposure(ctx: Context, a: ExposureParams) -> Findings:
+    """A past or current (not draft) exposure to a drug, optionally with its outcome and dose.
+
+    ``progression``: the line containing the drug ended by progression, or is ongoing with a
+    progression status recorded since it started. ``failure``: progression or intolerance.
+    """
+    findings: list[Finding] = []
+    for line, matching, progression_refs in _exposure_lines(ctx, a):
         for item in matching:
             findings.append(Finding(exposure_text(item, f"Line {line.number}: "), item.source_ref))
         if a.outcome in {"progression", "failure"}:
@@ -139,14 +161,19 @@ def exposure(ctx: Context, a: ExposureParams) -> Findings:
     if findings or a.outcome not in {"any", "ongoing"}:
         return tuple(findings)
     # exposures that could not be placed in a line (undated) still count as exposure
-    for item in ctx.patient.historical_exposures():
-        if item.status is TherapyStatus.CANCELLED or not exposure_matches(ctx, a.drug, item):
-            continue
-        if a.outcome == "ongoing" and item.has_ended:
-            continue
-        if _within(mg_per_day(item), a.min_mg_per_day, a.max_mg_per_day):
-            findings.append(Finding(exposure_text(item, "Undated exposure: "), item.source_ref))
+    for item in _undated_exposures(ctx, a):
+        findings.append(Finding(exposure_text(item, "Undated exposure: "), item.source_ref))
     return tuple(findings)
+
+
+@predicate_holds("exposure", ExposureParams)
+def exposure_holds(ctx: Context, a: ExposureParams) -> bool:
+    """``bool(exposure(ctx, a))``: a line yields at least one finding per matching exposure."""
+    if next(_exposure_lines(ctx, a), None) is not None:
+        return True
+    if a.outcome not in {"any", "ongoing"}:
+        return False
+    return next(_undated_exposures(ctx, a), None) is not None
 
 
 class CountParams(Params):
@@ -313,15 +340,25 @@ class OnTherapyParams(Params):
     drug: str
 
 
+def _on_therapy_hits(ctx: Context, a: OnTherapyParams) -> Iterator[TherapyExposure]:
+    for e in ctx.patient.historical_exposures():
+        if e.status in _CURRENT_STATUSES and not e.has_ended and exposure_matches(ctx, a.drug, e):
+            yield e
+
+
 @predicate("on_therapy", OnTherapyParams)
 def on_therapy(ctx: Context, a: OnTherapyParams) -> Findings:
     """A current (active or on-hold, not draft) exposure to a drug of the set."""
-    hits = [
-        e
-        for e in ctx.patient.historical_exposures()
-        if e.status in _CURRENT_STATUSES and not e.has_ended and exposure_matches(ctx, a.drug, e)
-    ]
-    return tuple(Finding(exposure_text(e, "Current therapy: "), e.source_ref) for e in hits)
+    return tuple(
+        Finding(exposure_text(e, "Current therapy: "), e.source_ref)
+        for e in _on_therapy_hits(ctx, a)
+    )
+
+
+@predicate_holds("on_therapy", OnTherapyParams)
+def on_therapy_holds(ctx: Context, a: OnTherapyParams) -> bool:
+    """``bool(on_therapy(ctx, a))``."""
+    return next(_on_therapy_hits(ctx, a), None) is not None
 
 
 class ComedicationParams(Params):

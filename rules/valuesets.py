@@ -143,15 +143,45 @@ class ValueSets:
         """Whole-word match of any listed name in free text (case-insensitive)."""
         if not text:
             return False
+        lowered = text.lower()
+        if lowered.isascii() and lowered.isalnum():
+            # One word of [a-z0-9] (an ingredient name): a name matches it as a whole word
+            # only by being the whole of it, so the search is a set lookup.
+            return lowered in self._expanded[vs_id].names
         pattern = self._name_patterns.get(vs_id)
         if pattern is None:
             pattern = self._name_patterns[vs_id] = _names_pattern(self._expanded[vs_id].names)
-        return pattern is not _NO_NAMES and pattern.search(text.lower()) is not None
+        return pattern is not _NO_NAMES and pattern.search(lowered) is not None
 
     def matches(self, vs_id: str, codes: Iterable[tuple[str, str]], text: str | None) -> bool:
         """True when any (system, code) is in the set, else when the text names a member."""
         if any(self.contains(vs_id, system, code) for system, code in codes):
             return True
+        return self.matches_name(vs_id, text)
+
+    @staticmethod
+    def normalised(codes: Iterable[tuple[str | None, str | None]]) -> tuple[tuple[str, str], ...]:
+        """The (system, code) pairs as :meth:`contains` looks them up (normalised; pairs
+        without a system or a code left out, since they are in no set): normalise a drug's
+        codes once, then ask :meth:`matches_normalised` for each value set."""
+        out: list[tuple[str, str]] = []
+        for system, code in codes:
+            if system and code:
+                norm_system = normalise_system(system)
+                out.append((norm_system, normalise_code(norm_system, code)))
+        return tuple(out)
+
+    def matches_normalised(
+        self, vs_id: str, codes: tuple[tuple[str, str], ...], text: str | None
+    ) -> bool:
+        """:meth:`matches` for codes already :meth:`normalised`."""
+        vs = self._expanded[vs_id]
+        for pair in codes:
+            if pair in vs.codes:
+                return True
+            system, code = pair
+            if system == ICDO3 and "/" not in code and code in vs.morphologies:
+                return True
         return self.matches_name(vs_id, text)
 
     def drug_ref(self, vs_id: str) -> DrugRef:

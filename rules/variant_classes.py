@@ -65,14 +65,24 @@ class VariantClassTable(_Strict):
     gist_genotyping: Genotyping
 
     def get(self, class_id: str) -> VariantClass:
-        for item in self.classes:
-            if item.id == class_id:
-                return item
-        raise KeyError(class_id)
+        entry = _BY_ID.get(id(self))
+        if entry is None or entry[0] is not self:
+            by_id: dict[str, VariantClass] = {}
+            for item in self.classes:
+                by_id.setdefault(item.id, item)  # the first of a duplicated id, as a scan
+            if len(_BY_ID) >= 16:
+                _BY_ID.clear()  # tables read one after the other (tests)
+            entry = _BY_ID[id(self)] = (self, by_id)
+        return entry[1][class_id]
 
     @property
     def ids(self) -> frozenset[str]:
         return frozenset(c.id for c in self.classes)
+
+
+#: id of a table -> (the table, kept alive; its classes by id), built on first use: rules look
+#: classes up many times per call.
+_BY_ID: dict[int, tuple[VariantClassTable, dict[str, VariantClass]]] = {}
 
 
 def _kb_root() -> Path:

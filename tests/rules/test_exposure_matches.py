@@ -27,3 +27,24 @@ def test_memoised_matches_equal_fresh_matches_on_every_patient() -> None:
                 assert exposure_matches(ctx, vs_id, exposure) is fresh  # from the memo
                 asked += 1
     assert asked > 1000
+
+
+def test_name_match_equals_the_whole_word_search() -> None:
+    """One-word texts are matched by a set lookup, others by the pattern: the same answers as
+    searching every text with the pattern."""
+    from rules.valuesets import _NO_NAMES, _names_pattern
+
+    vs = KB.valuesets
+    names = {name for vs_id in vs.ids() for name in vs.get(vs_id).names}
+    texts = set(names)
+    for name in names:
+        texts |= {name.upper(), f"({name} 100 mg)", f"x{name}", name[:-1]}
+    texts |= {"K", "é", "imatinib\u00e9", "\u212aIT", "ibé", "5-fu", "a b"}
+    single = 0
+    for vs_id in vs.ids():
+        pattern = _names_pattern(vs.get(vs_id).names)
+        for text in texts:
+            expected = pattern is not _NO_NAMES and pattern.search(text.lower()) is not None
+            assert vs.matches_name(vs_id, text) is expected, (vs_id, text)
+            single += text.lower().isalnum()
+    assert single > 1000
