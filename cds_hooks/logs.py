@@ -13,7 +13,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# What json.dumps(payload, default=str, separators=(",", ":")) would build on every call.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,12 +28,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in vars(record).items():
-            if key not in RESERVED and not key.startswith("_"):
-                payload[key] = value
+        payload.update(
+            {k: v for k, v in vars(record).items() if k not in RESERVED and k[:1] != "_"}
+        )
         if record.exc_info and record.exc_info[0] is not None:
             payload["error_type"] = record.exc_info[0].__name__  # never the traceback
-        return json.dumps(payload, default=str, separators=(",", ":"))
+        return _ENCODER.encode(payload)
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -43,3 +45,9 @@ def configure_logging(level: str = "INFO") -> None:
     # Third-party loggers that would write URLs (with patient ids) at DEBUG stay quiet.
     for name in ("urllib3", "requests", "werkzeug"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # No line shows the caller's file and line, the thread or the multiprocessing process name
+    # (the JSON lines leave them out, gunicorn's own show only the pid): the logging HOWTO's
+    # "Optimization" switches spare finding them for every record.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False

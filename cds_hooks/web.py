@@ -142,51 +142,94 @@ def _before() -> Response | None:
     return None
 
 
-def _cors(response: Response) -> Response:
-    origins = core().settings.cors_origins
-    origin = request.headers.get("Origin")
+#: Set on every response, after the CORS origin, in this order.
+FIXED_HEADERS = (
+    ("Access-Control-Allow-Methods", CORS_ALLOW_METHODS),
+    ("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS),
+    ("Access-Control-Max-Age", "600"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+)
+CSP_HTML = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+CSP_OTHER = "default-src 'none'; frame-ancestors 'none'"
+# The names _after sets (replacing what a view may have set); Vary is added to, not set.
+_SET_NAMES = frozenset(
+    ["access-control-allow-origin", "content-security-policy"]
+    + [name.lower() for name, _ in FIXED_HEADERS]
+)
+# The children of the request metrics per (endpoint, service, status): endpoints are the
+# app's routes, services the registered ids or "-", so the set is small and fixed.
+_request_metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+def _security_headers(response: Response, origin: str | None, origins: Any) -> None:
+    """CORS and the security headers; one pass over the response's headers when the view set
+    none of them (every view of this blueprint), else each replaces any of its name."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}
+    html = response.mimetype == "text/html"
+    added: list[tuple[str, str]] = []
+    vary = False
     if "*" in origins:
-        response.headers["Access-Control-Allow-Origin"] = "*"
+        added.append(("Access-Control-Allow-Origin", "*"))
     elif origin and origin in origins:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers.add("Vary", "Origin")
-    response.headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
-    response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
-    response.headers["Access-Control-Max-Age"] = "600"
-    return response
+        added.append(("Access-Control-Allow-Origin", origin))
+        vary = True
+    added.extend(FIXED_HEADERS)
+    added.append(("Content-Security-Policy", CSP_HTML if html else CSP_OTHER))
+    if present.isdisjoint(_SET_NAMES):
+        if vary:
+            added.insert(1, ("Vary", "Origin"))
+        headers.extend(added)
+    else:
+        for name, value in added:
+            headers[name] = value
+            if vary and name == "Access-Control-Allow-Origin":
+                headers.add("Vary", "Origin")
+    if "server" in present:
+        headers.pop("Server", None)
 
 
 def _after(response: Response) -> Response:
-    _cors(response)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-        )
-    else:
-        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
-    response.headers.pop("Server", None)
-    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-    service_id = (request.view_args or {}).get("service_id")
-    service = service_id if service_id and core().registry.get(service_id) else "-"
-    if request.method != "OPTIONS" and endpoint != "/metrics":
-        REQUESTS.labels(endpoint, service, str(response.status_code)).inc()
-        REQUEST_LATENCY.labels(endpoint, service).observe(elapsed)
-    fields = {
-        "method": request.method,
-        "endpoint": endpoint,
-        "service": service,
-        "status": response.status_code,
-        "duration_ms": round(elapsed * 1000, 2),
-        **getattr(g, "log_fields", {}),
-    }
-    if getattr(g, "error_code", None):
-        fields["error_code"] = g.error_code
-    access_log.info("request", extra=fields)
+    # One look-up each through the context-local proxies, not one per attribute.
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
+    cds: CdsCore = current_app.extensions["cds"]
+    _security_headers(response, req.environ.get("HTTP_ORIGIN"), cds.settings.cors_origins)
+    elapsed = time.perf_counter() - ctx.get("started", time.perf_counter())
+    rule = req.url_rule
+    endpoint = rule.rule if rule else "unmatched"
+    service_id = (req.view_args or {}).get("service_id")
+    service = service_id if service_id and cds.registry.get(service_id) else "-"
+    status = response.status_code
+    method = req.method
+    if method != "OPTIONS" and endpoint != "/metrics":
+        key = (endpoint, service, str(status))
+        children = _request_metrics.get(key)
+        if children is None:
+            children = _request_metrics[key] = (
+                REQUESTS.labels(*key),
+                REQUEST_LATENCY.labels(endpoint, service),
+            )
+        children[0].inc()
+        children[1].observe(elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        fields = {
+            "method": method,
+            "endpoint": endpoint,
+            "service": service,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            **getattr(ctx, "log_fields", {}),
+        }
+        error_code = getattr(ctx, "error_code", None)
+        if error_code:
+            fields["error_code"] = error_code
+        access_log.info("request", extra=fields)
     return response
 
 

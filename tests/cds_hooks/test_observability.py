@@ -117,3 +117,36 @@ def test_an_optional_key_sent_as_an_operation_outcome_still_warns(make_app, capl
     ]
     record = next(r for r in caplog.records if r.name == "cds_hooks.access")
     assert record.prefetch_unavailable == "patient:outcome-and-no-usable-fhir-server"
+
+
+def test_security_headers_replace_those_a_view_set_and_the_server_header_is_dropped(make_app):
+    app = make_app(registry=echo_registry(), kb=STAND_IN_KB)
+
+    @app.get("/cached")
+    def cached():  # type: ignore[no-untyped-def]
+        return app.response_class(
+            "x", headers={"Cache-Control": "max-age=60", "Server": "made-up/1.0"}
+        )
+
+    resp = app.test_client().get("/cached", headers={"Origin": "https://ehr.example"})
+    assert resp.headers.getlist("Cache-Control") == ["no-store"]
+    assert "Server" not in resp.headers
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Access-Control-Max-Age"] == "600"
+
+
+def test_access_lines_carry_neither_caller_location_nor_thread_after_configure(capsys):
+    from cds_hooks.logs import configure_logging
+
+    saved = logging.getLogger().handlers[:], logging.getLogger().level
+    switches = logging._srcfile, logging.logThreads, logging.logMultiprocessing  # type: ignore[attr-defined]
+    try:
+        configure_logging("INFO")
+        logging.getLogger("cds_hooks.access").info("request", extra={"status": 200})
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    finally:
+        logging.getLogger().handlers[:], level = saved
+        logging.getLogger().setLevel(level)
+        logging._srcfile, logging.logThreads, logging.logMultiprocessing = switches  # type: ignore[attr-defined]
+    assert line["msg"] == "request" and line["status"] == 200
+    assert set(line) == {"ts", "level", "logger", "msg", "status"}
