@@ -3,7 +3,9 @@
 One ``requests.Session`` per process is shared by all calls. Every call carries
 ``Accept: application/fhir+json``, the ``fhirAuthorization`` bearer token when given, a hard
 time budget and a response-size cap. Redirects are never followed. Only bases that pass
-:func:`fhir_server_allowed` are ever contacted (SSRF guard).
+:func:`fhir_server_allowed` are ever contacted (SSRF guard). Reads are GETs; several reads of
+one hook call may be offered to the server as one FHIR batch of GETs (:meth:`FhirClient.batch`,
+``POST [base]``), with a GET each when it does not take it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+import orjson
 import requests
 
 from cds_hooks.observability import FHIR_CALLBACK_FAILURES, FHIR_CALLBACK_LATENCY
@@ -39,6 +42,7 @@ def bounded_get(
     deadline: float,
     connect_timeout_s: float,
     max_bytes: int,
+    post: bytes | None = None,
 ) -> bytes:
     """GET ``url`` and return a 200 body: no redirects followed, the body capped at
     ``max_bytes`` and the whole exchange bounded by ``deadline`` (``time.monotonic``).
@@ -46,13 +50,17 @@ def bounded_get(
     The one outbound HTTP read of the service (FHIR callbacks, JWKS, SMART discovery); any
     failure raises :class:`FhirUnavailable` with a stable reason (``timeout``,
     ``redirect-refused``, ``http-<status>``, ``response-too-large``, ``connection-failed``).
+    With ``post``, the request is a POST of that body (a FHIR batch of reads, see
+    :meth:`FhirClient.batch`), under the same rules.
     """
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FhirUnavailable("timeout")
     try:
-        with session.get(
+        with session.request(
+            "GET" if post is None else "POST",
             url,
+            data=post,
             headers=headers,
             timeout=(min(remaining, connect_timeout_s), remaining),
             allow_redirects=False,
@@ -126,6 +134,27 @@ class FhirClientConfig:
     max_response_bytes: int
 
 
+class BatchSupport:
+    """Per process: the FHIR bases that did not take a batch. Many servers refuse one (405,
+    400, 403, or an answer that is not a ``batch-response``); after the first refusal a base
+    gets its reads one by one, without the wasted round trip. Holds only base URLs (from the
+    allowlist), never patient data; bounded."""
+
+    MAX_BASES = 256
+
+    def __init__(self) -> None:
+        self._refused: set[str] = set()
+
+    def allowed(self, base: str) -> bool:
+        return base.rstrip("/") not in self._refused
+
+    def refuse(self, base: str, reason: str) -> None:
+        base = base.rstrip("/")
+        if base not in self._refused and len(self._refused) < self.MAX_BASES:
+            self._refused.add(base)
+            log.info("fhir_batch_refused reason=%s", reason)
+
+
 class FhirClient:
     """Reads from one FHIR base on behalf of one hook call."""
 
@@ -135,11 +164,13 @@ class FhirClient:
         base_url: str,
         access_token: str | None,
         config: FhirClientConfig,
+        batch_support: BatchSupport | None = None,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/") + "/"
         self._token = access_token
         self._config = config
+        self._batch_support = batch_support
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/fhir+json"}
@@ -171,13 +202,63 @@ class FhirClient:
             connect_timeout_s=self._config.timeout_s,
             max_bytes=self._config.max_response_bytes,
         )
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise FhirUnavailable("not-json") from None
+        data = _loads(body)
         if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
             raise FhirUnavailable("not-a-resource")
         return data
+
+    def batch(self, relatives: list[str]) -> list[dict[str, Any] | None] | None:
+        """Send the reads and searches ``relatives`` as one FHIR ``batch`` (``POST [base]``,
+        entries ``GET relative``): one round trip and one request for the server to handle
+        instead of one per key. The FHIR semantics of each entry are those of the GET itself.
+
+        Returns, per entry in order, the resource the server answered with ``200`` (for a
+        search, its first page: :meth:`complete_pages` follows its ``next`` links), or ``None``
+        for an entry it did not answer so (the caller GETs that one). Returns ``None`` when the
+        server did not take the batch (refused, failed, timed out, too large, or an answer that
+        is not a ``batch-response`` with one entry per request): the caller GETs them all, and
+        the base is remembered as one that gets no batch. Never called without
+        :class:`BatchSupport` (the per-process memo)."""
+        support = self._batch_support
+        if support is None or not support.allowed(self._base):
+            return None
+        body = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [{"request": {"method": "GET", "url": r}} for r in relatives],
+        }
+        headers = {**self._headers(), "Content-Type": "application/fhir+json"}
+        started = time.perf_counter()
+        try:
+            raw = bounded_get(
+                self._session,
+                self._base.rstrip("/"),
+                headers=headers,
+                deadline=time.monotonic() + self._config.timeout_s,
+                connect_timeout_s=self._config.timeout_s,
+                max_bytes=self._config.max_response_bytes,
+                post=orjson.dumps(body),
+            )
+            answer = _loads(raw)
+        except FhirUnavailable as exc:
+            FHIR_CALLBACK_FAILURES.labels(f"batch-{exc.reason}").inc()
+            if exc.reason != "response-too-large":  # that one is about this patient's record
+                support.refuse(self._base, exc.reason)
+            return None
+        finally:
+            FHIR_CALLBACK_LATENCY.observe(time.perf_counter() - started)
+        entries = answer.get("entry") if isinstance(answer, dict) else None
+        if (
+            not isinstance(answer, dict)
+            or answer.get("resourceType") != "Bundle"
+            or answer.get("type") != "batch-response"
+            or not isinstance(entries, list)
+            or len(entries) != len(relatives)
+        ):
+            FHIR_CALLBACK_FAILURES.labels("batch-not-a-batch-response").inc()
+            support.refuse(self._base, "not-a-batch-response")
+            return None
+        return [_entry_resource(entry) for entry in entries]
 
     def read(self, relative: str) -> dict[str, Any]:
         deadline = time.monotonic() + self._config.timeout_s
@@ -211,6 +292,33 @@ class FhirClient:
         if entries:
             merged["entry"] = entries
         return merged
+
+
+def _entry_resource(entry: Any) -> dict[str, Any] | None:
+    """The resource of a batch-response entry answered ``200``, else ``None``."""
+    if not isinstance(entry, dict):
+        return None
+    response, resource = entry.get("response"), entry.get("resource")
+    status = response.get("status") if isinstance(response, dict) else None
+    if not isinstance(status, str) or status.split(" ", 1)[0] != "200":
+        return None
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        return None
+    return resource
+
+
+def _loads(body: bytes) -> Any:
+    """Parse a FHIR server's answer: orjson (C speed), and for the few texts that strict
+    RFC 8259 parser refuses but the standard library reads (NaN, integers beyond 64 bits, lone
+    surrogates, UTF-16), the standard library, so that every answer reads as it always did."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise FhirUnavailable("not-json") from None
 
 
 def _entries(bundle: dict[str, Any]) -> list[Any]:

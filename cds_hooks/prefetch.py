@@ -3,17 +3,19 @@
 For every key the service declared: *absent* and *OperationOutcome* keys are fetched from the
 ``fhirServer`` (when one is given and allowed); ``null`` means "no data" and is never re-queried;
 a resource or searchset Bundle is used as given, with ``Bundle.link[next]`` pages followed.
-A required key that cannot be had raises :class:`PrefetchUnavailable` (HTTP 412).
+A required key that cannot be had raises :class:`PrefetchUnavailable` (HTTP 412). Several keys
+to fetch go to the server as one FHIR batch when it takes one (:func:`_fetch_all`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -159,13 +161,7 @@ def resolve(
     if not to_fetch:
         return result
     assert client is not None
-    # The keys are independent reads: fetch them concurrently, so that the wait is the slowest
-    # query rather than the sum of all of them; each keeps its own time budget.
-    if executor is not None and len(to_fetch) > 1:
-        futures = [executor.submit(_fetch, client, query) for _, query in to_fetch]
-        outcomes = [future.result() for future in futures]
-    else:
-        outcomes = [_fetch(client, query) for _, query in to_fetch]
+    outcomes = _fetch_all(client, [query for _, query in to_fetch], executor)
     for (spec, query), outcome in zip(to_fetch, outcomes, strict=True):
         if isinstance(outcome, FhirUnavailable):
             if outcome.reason == "http-404" and "?" not in query:
@@ -187,7 +183,48 @@ def _without_sort(query: str) -> str:
     return f"{path}?{'&'.join(kept)}"
 
 
-def _fetch(client: FhirClient, query: str) -> dict[str, Any] | FhirUnavailable:
+Outcome = dict[str, Any] | FhirUnavailable
+
+
+def _fetch_all(client: FhirClient, queries: list[str], executor: Executor | None) -> list[Outcome]:
+    """Each query's resource (a search: every page merged into one Bundle) or why not.
+
+    Several keys go to the server as one FHIR batch when it takes one (one request for it to
+    handle rather than one per key); an entry it did not answer, or every key when it did not
+    take the batch, is read with its own GET, exactly as without a batch. The remaining reads
+    (those GETs, and the ``next`` pages of searches) are independent: they run concurrently,
+    so that the wait is the slowest of them rather than the sum; each keeps its own time
+    budget."""
+    firsts = client.batch(queries) if len(queries) > 1 else None
+    jobs: list[tuple[Callable[[], Outcome], bool]] = []  # (job, whether it waits on the server)
+    for i, query in enumerate(queries):
+        first = firsts[i] if firsts is not None else None
+        if first is None:
+            jobs.append((partial(_fetch, client, query), True))
+        elif "?" not in query:
+            jobs.append((partial(_as_is, first), False))
+        else:
+            jobs.append((partial(_complete, client, first), next_link(first) is not None))
+    if executor is not None and sum(waits for _, waits in jobs) > 1:
+        pending = {i: executor.submit(job) for i, (job, waits) in enumerate(jobs) if waits}
+        return [pending[i].result() if i in pending else job() for i, (job, _) in enumerate(jobs)]
+    return [job() for job, _ in jobs]
+
+
+def _as_is(resource: dict[str, Any]) -> Outcome:
+    return resource
+
+
+def _complete(client: FhirClient, first: dict[str, Any]) -> Outcome:
+    """A search's first page from the batch, with its ``next`` pages (if any) read and merged
+    into one Bundle, as :meth:`FhirClient.search` gives it."""
+    try:
+        return client.complete_pages(first)
+    except FhirUnavailable as exc:
+        return exc
+
+
+def _fetch(client: FhirClient, query: str) -> Outcome:
     try:
         return client.search(query) if "?" in query else client.read(query)
     except FhirUnavailable as exc:

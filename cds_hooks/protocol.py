@@ -26,7 +26,12 @@ from cds_hooks.errors import (
     RequestTooCostly,
     UnknownService,
 )
-from cds_hooks.fhir_client import FhirClient, FhirClientConfig, fhir_server_allowed
+from cds_hooks.fhir_client import (
+    BatchSupport,
+    FhirClient,
+    FhirClientConfig,
+    fhir_server_allowed,
+)
 from cds_hooks.identity import ClientIdentity
 from cds_hooks.json_bounds import JsonLimits, parse_json
 from cds_hooks.ledger import CardLedger
@@ -113,6 +118,7 @@ class CdsCore:
         self.ledger = CardLedger(store.engine)
         self.session = session or requests.Session()
         self.session.trust_env = False  # never route callbacks through an environment proxy
+        self.batch_support = BatchSupport()  # FHIR bases that refused a batch of reads
         self.clock = clock
         # Threads start on first use, i.e. in each gunicorn worker after the fork.
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
@@ -165,7 +171,9 @@ class CdsCore:
             log.warning("fhir_server_refused code=fhir-server-not-allowed")
             return None
         token = request.fhir_authorization.access_token if request.fhir_authorization else None
-        return FhirClient(self.session, request.fhir_server, token, self.fhir_config)
+        return FhirClient(
+            self.session, request.fhir_server, token, self.fhir_config, self.batch_support
+        )
 
     def call_service(
         self, service_id: str, raw: bytes, identity: ClientIdentity

@@ -23,6 +23,9 @@ class RecordingClient:
         self.queries.append(query)
         return {"resourceType": "Patient", "id": "p1"}
 
+    def batch(self, queries: list[str]) -> None:
+        return None  # a server that takes no batch: every key is read with its own GET
+
 
 def test_own_population_search_asks_only_for_the_last_366_days():
     client = RecordingClient()

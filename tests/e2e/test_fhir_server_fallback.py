@@ -111,3 +111,61 @@ def test_slow_fhir_server_is_cut_off_by_the_time_budget(make_app, make_settings)
     assert resp.status_code == 412
     # Two keys, each with a 0.5 s budget: far below the server's 5 s delay.
     assert elapsed < 2.5
+
+
+class _SlowBatchHandler(BaseHTTPRequestHandler):
+    """Answers GETs at once but sits on a POSTed batch for longer than the time budget."""
+
+    posts: list[str] = []
+
+    def do_POST(self) -> None:
+        self.posts.append(self.path)
+        time.sleep(3.0)
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path.endswith("/Patient/e2e-p1"):
+            body = b'{"resourceType":"Patient","id":"e2e-p1"}'
+        else:
+            body = b'{"resourceType":"Bundle","type":"searchset"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_a_batch_the_server_sits_on_costs_one_time_budget_once(make_app, make_settings):
+    """The batch has the time budget of one callback; past it, the keys are read with their own
+    GETs (each with its budget) and that server is not offered a batch again."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowBatchHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
+    _SlowBatchHandler.posts = []
+    try:
+        app = make_app(
+            make_settings(fhir_allowlist=[base], fhir_timeout_s=0.5),
+            registry=echo_registry(),
+            kb=STAND_IN_KB,
+        )
+        client = app.test_client()
+        SEEN.clear()
+        started = time.monotonic()
+        first = client.post("/cds-services/echo", json=hook_call(base))
+        first_s = time.monotonic() - started
+        second = client.post("/cds-services/echo", json=hook_call(base))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first.status_code == 200 and second.status_code == 200
+    assert SEEN[-1]["patient"]["id"] == "e2e-p1"
+    assert _SlowBatchHandler.posts == ["/fhir"]  # offered once: the second call only GETs
+    assert first_s < 2.0  # the batch's 0.5 s, then the GETs: not the server's 3 s

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from bench.workloads import PATIENT_ID, draft_imatinib, fhir_resources
 from tests.contract.wire import assert_valid_card, empty_members
@@ -72,3 +74,40 @@ def test_order_sign_without_prefetch_warns_on_the_draft_dose(make_app, make_sett
     assert update["type"] == "update"
     assert update["resource"]["id"] == draft["id"]
     assert_valid_card(cards[0], {"MedicationRequest/draft-imatinib"})
+
+
+class MethodRecordingSession(requests.Session):
+    def __init__(self) -> None:
+        super().__init__()
+        self.methods: list[str] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.methods.append(method if isinstance(method, str) else method.decode())
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_patient_view_cards_are_the_same_whether_the_record_is_read_in_a_batch_or_not(
+    make_app, make_settings, fhir_base
+):
+    """sekmet takes a FHIR batch: the six searches go in one POST. With the batch refused the
+    service reads them with six GETs; the cards are the same, word for word."""
+    body = {
+        "hook": "patient-view",
+        "hookInstance": "c3a1d2b4-0000-4000-8000-00000000e2e3",
+        "fhirServer": fhir_base,
+        "context": {"userId": "Practitioner/e2e", "patientId": PATIENT_ID},
+    }
+    answers = {}
+    for batch in (True, False):
+        session = MethodRecordingSession()
+        app = make_app(make_settings(fhir_allowlist=[fhir_base]), session=session)
+        if not batch:
+            app.extensions["cds"].batch_support.refuse(fhir_base, "test")
+        resp = app.test_client().post("/cds-services/sarcoma-patient-view", json=body)
+        assert resp.status_code == 200, resp.get_json()
+        assert session.methods == (["POST"] if batch else ["GET"] * 6)
+        cards = resp.get_json()["cards"]
+        for card in cards:
+            card.pop("uuid", None)
+        answers[batch] = cards
+    assert answers[True] and answers[True] == answers[False]

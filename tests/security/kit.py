@@ -178,7 +178,7 @@ def counting_server() -> Iterator[CountingServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            state.hits.append(("GET", self.path, dict(self.headers.items())))
+            state.hits.append((self.command, self.path, dict(self.headers.items())))
             path = self.path.split("?", 1)[0]
             route = state.routes.get(self.path) or state.routes.get(path)
             if route is None:

@@ -90,10 +90,13 @@ def test_allowed_fhir_server_is_called_with_the_access_token(build_env, fhir):
     env = build_env(fhir_servers=[f"{fhir.base}/fhir"])
     resp = call(env, hook(f"{fhir.base}/fhir"))
     assert resp.status_code == 200, resp.get_json()
-    assert sorted(p.split("?")[0] for p in fhir.paths()) == [
+    assert sorted(p.split("?")[0] for m, p, _ in fhir.hits if m == "GET") == [
         "/fhir/Condition",
         f"/fhir/Patient/{PATIENT_ID}",
     ]
+    # Before them, one offer of both reads as a FHIR batch (POST [base]), which this server
+    # does not take.
+    assert [(m, p) for m, p, _ in fhir.hits if m != "GET"] == [("POST", "/fhir")]
     assert all(h["Authorization"] == f"Bearer {ACCESS_TOKEN}" for _, _, h in fhir.hits)
     assert all(h["Accept"] == "application/fhir+json" for _, _, h in fhir.hits)
 
