@@ -12,6 +12,7 @@ prometheus_client chooses its storage when it is imported: in-process values, or
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -67,6 +68,20 @@ LEDGER_LOST = Counter(
     "cds_card_ledger_lost_total",
     "Issued-card rows that could not be kept (queue full, or a worker exited during an outage)",
 )
+
+
+_children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, kept for the next call: prometheus_client checks and
+    converts the label values on every ``labels()`` call. Only for labels from small fixed
+    sets (routes, service and rule ids, status codes, issue kinds)."""
+    key = (metric, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
 
 
 def metrics_payload() -> tuple[bytes, str]:

@@ -42,7 +42,7 @@ from cds_hooks.models import (
     DiscoveryResponse,
     FeedbackRequest,
 )
-from cds_hooks.observability import CARDS, FEEDBACK, MAPPING_ISSUES
+from cds_hooks.observability import CARDS, FEEDBACK, MAPPING_ISSUES, child
 from cds_hooks.prefetch import resolve
 from cds_hooks.registry import Registry, ServiceDefinition
 from cds_hooks.settings import Settings
@@ -214,10 +214,10 @@ class CdsCore:
         response = CdsResponse(cards=cards)
         issued: list[tuple[str, str, str]] = ctx.notes.get("issued", [])
         for _uuid, rule_id, indicator in issued:
-            CARDS.labels(definition.id, rule_id, indicator).inc()
+            child(CARDS, definition.id, rule_id, indicator).inc()
         self.ledger.record(definition.id, issued)
         for kind, count in ctx.notes.get("issue_kinds", {}).items():
-            MAPPING_ISSUES.labels(kind).inc(count)
+            child(MAPPING_ISSUES, kind).inc(count)
         fields = {
             "hook_instance": request.hook_instance,
             "service": definition.id,

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import orjson
 import requests
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from cds_hooks.errors import (
     CdsError,
@@ -28,7 +28,7 @@ from cds_hooks.errors import (
     UnsupportedMediaType,
 )
 from cds_hooks.identity import ANONYMOUS_LOCAL, ClientIdentity
-from cds_hooks.observability import REQUEST_LATENCY, REQUESTS, metrics_payload
+from cds_hooks.observability import REQUEST_LATENCY, REQUESTS, child, metrics_payload
 from cds_hooks.protocol import CdsCore, utc_today
 from cds_hooks.registry import Registry
 from cds_hooks.settings import AuthMode, Settings, load_settings
@@ -71,10 +71,16 @@ def request_body() -> bytes:
     length = request.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge()
-    # The announced length when there is one: a read of ``limit + 1`` bytes allocates and zeroes
-    # a buffer of the whole limit (5 MB) on every call. Without one, up to one byte past the
-    # limit, so that a longer body is refused.
-    return request.stream.read(limit + 1 if length is None else length)
+    if length is None:
+        # Up to one byte past the limit, so that a longer body is refused.
+        return request.stream.read(limit + 1)
+    # The announced length, straight from the WSGI input (PEP 3333: an application may read up
+    # to CONTENT_LENGTH): werkzeug's limited stream would zero a buffer of that size and copy
+    # the body twice more. Its one difference, kept: no byte at all means the client left.
+    body: bytes = request.environ["wsgi.input"].read(length)
+    if length and not body:
+        raise ClientDisconnected()
+    return body
 
 
 # -- views -------------------------------------------------------------------------------------
@@ -161,9 +167,6 @@ _SET_NAMES = frozenset(
     ["access-control-allow-origin", "content-security-policy"]
     + [name.lower() for name, _ in FIXED_HEADERS]
 )
-# The children of the request metrics per (endpoint, service, status): endpoints are the
-# app's routes, services the registered ids or "-", so the set is small and fixed.
-_request_metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
 
 def _security_headers(response: Response, origin: str | None, origins: Any) -> None:
@@ -208,15 +211,9 @@ def _after(response: Response) -> Response:
     status = response.status_code
     method = req.method
     if method != "OPTIONS" and endpoint != "/metrics":
-        key = (endpoint, service, str(status))
-        children = _request_metrics.get(key)
-        if children is None:
-            children = _request_metrics[key] = (
-                REQUESTS.labels(*key),
-                REQUEST_LATENCY.labels(endpoint, service),
-            )
-        children[0].inc()
-        children[1].observe(elapsed)
+        # endpoints are the app's routes, services the registered ids or "-"
+        child(REQUESTS, endpoint, service, str(status)).inc()
+        child(REQUEST_LATENCY, endpoint, service).observe(elapsed)
     if access_log.isEnabledFor(logging.INFO):
         fields = {
             "method": method,

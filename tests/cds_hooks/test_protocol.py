@@ -157,6 +157,37 @@ def test_malformed_json_answers_400(echo):
     assert outcome_code(resp) == "invalid-json"
 
 
+@pytest.mark.parametrize(
+    ("sent", "announced", "code"),
+    [
+        (b"", 10, "invalid-json"),  # the client left
+        (b"{}", 10, "invalid-request"),  # what arrived is parsed as it is
+        (json.dumps(body()).encode()[:-1], len(json.dumps(body())), "invalid-json"),
+    ],
+    ids=["client-left", "short-but-json", "cut-off"],
+)
+def test_a_body_shorter_than_its_content_length_answers_400(echo, sent, announced, code):
+    resp = echo.post(
+        "/cds-services/echo",
+        data=sent,
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": str(announced)},
+    )
+    assert resp.status_code == 400
+    assert outcome_code(resp) == code
+
+
+def test_only_the_announced_length_is_read(echo):
+    sent = json.dumps(body()).encode()
+    resp = echo.post(
+        "/cds-services/echo",
+        data=sent + b"not json",
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": str(len(sent))},
+    )
+    assert resp.status_code == 200, resp.get_json()
+
+
 def test_body_over_the_configured_limit_answers_413(make_app, make_settings):
     app = make_app(make_settings(max_body_bytes=2048), registry=echo_registry(), kb=STAND_IN_KB)
     payload = body()
