@@ -39,6 +39,23 @@ _UNDATED = 0
 _OUTSIDE = 1
 
 
+_from_iso = dt.date.fromisoformat
+
+
+def _day(value: Any) -> dt.date | None:
+    """``parse_date(value).lower_bound()``, ``None`` when it does not parse: the common full
+    date or dateTime (``"2024-03-01T09:00:00Z"``) read in C, as ``parse_date`` first reads it,
+    without building the :class:`~rules.patient.PartialDate` (the lower bound of a full date
+    is that day); anything else through ``parse_date`` itself."""
+    if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return _from_iso(value[:10])
+        except ValueError:
+            pass
+    date = parse_date(value)
+    return None if date is None else date.lower_bound()
+
+
 def newest_in_window(raw: Mapping[str, Any], earliest: dt.date, latest: dt.date) -> Any:
     """The newest day in ``[earliest, latest]`` among the raw dates ``effective_date`` may
     read (effectiveDateTime, effectivePeriod.start, effectiveInstant, issued); else
@@ -55,11 +72,10 @@ def newest_in_window(raw: Mapping[str, Any], earliest: dt.date, latest: dt.date)
     ):
         if value is None:
             continue
-        date = parse_date(value)
-        if date is None:
+        day = _day(value)
+        if day is None:
             continue
         parsed = True
-        day = date.lower_bound()
         if earliest <= day <= latest and (best is None or day > best):
             best = day
     if best is not None:

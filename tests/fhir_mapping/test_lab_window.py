@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fhir_mapping import map_prefetch
+from fhir_mapping.dates import parse_date
+from fhir_mapping.lab_window import _day
 from rules import load_kb
 from rules.lab_lookback import LAB_WINDOWS, lab_lookback_days
 from rules.populations import LabKind
@@ -187,3 +189,14 @@ def test_every_predicate_reading_laboratory_results_declares_its_window() -> Non
         if isinstance(spec.fn, FunctionType) and {"latest_lab", "labs"} & _names(spec.fn)
     }
     assert readers == set(LAB_WINDOWS)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    DATE_TEXT
+    | st.text(alphabet="0123456789-T:Z+ \u0663x", max_size=22)
+    | st.sampled_from([None, 2026, [], "2026-02-29", "2024-02-29T00:00:00Z", "٢٠٢٦-01-01"])
+)
+def test_the_day_of_a_raw_date_is_the_lower_bound_parse_date_reads(value: Any) -> None:
+    parsed = parse_date(value)
+    assert _day(value) == (None if parsed is None else parsed.lower_bound())
