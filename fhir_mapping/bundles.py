@@ -21,10 +21,11 @@ class Collected:
     issues: list[MappingIssue] = field(default_factory=list)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict)
     _index: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: Entries kept by :func:`_add_entries` whose index entries are not written yet: (type,
-    #: id, resource, fullUrl). References are resolved for few resources (a
-    #: medicationReference), so the index is written on first use, in the same order.
-    _pending: list[tuple[str, str, Mapping[str, Any], str | None]] = field(default_factory=list)
+    #: Bundle entries kept by :func:`_add_entries` whose index entries are not written yet
+    #: (their resource is a dict with a string type and id; the input is never modified).
+    #: References are resolved for few resources (a medicationReference), so the index is
+    #: written on first use, in the same order.
+    _pending: list[Mapping[str, Any]] = field(default_factory=list)
     #: The draft orders' index, merged under this one (never shadowing it) on first use.
     _drafts_index: dict[str, Mapping[str, Any]] | None = None
 
@@ -34,8 +35,10 @@ class Collected:
         the first resource of a fullUrl)."""
         if self._pending:
             index = self._index
-            for rtype, rid, resource, url in self._pending:
-                index[f"{rtype}/{rid}"] = resource
+            for entry in self._pending:
+                resource = entry["resource"]
+                index[f"{resource['resourceType']}/{resource['id']}"] = resource
+                url = _full_url(entry)
                 if url:
                     index.setdefault(url, resource)
             self._pending.clear()
@@ -152,6 +155,26 @@ _PLAIN_TYPES = frozenset(
 )
 
 
+def _full_url(entry: Mapping[str, Any]) -> str | None:
+    url = entry.get("fullUrl")
+    return url if isinstance(url, str) and url.strip() else None
+
+
+def _add_entry(
+    collected: Collected,
+    target: list[Mapping[str, Any]],
+    entry: Any,
+    origin: str,
+    depth: int,
+) -> None:
+    """:func:`_add` for one Bundle entry's resource."""
+    if not (type(entry) is dict or isinstance(entry, Mapping)):
+        return  # an entry without a resource
+    inner = entry.get("resource")
+    if inner is not None:
+        _add(collected, target, inner, _full_url(entry), origin, depth)
+
+
 def _add_entries(
     collected: Collected,
     target: list[Mapping[str, Any]],
@@ -159,34 +182,28 @@ def _add_entries(
     origin: str,
     depth: int,
 ) -> None:
-    """:func:`_add` for each entry's resource. The common entry (a JSON object with a type
-    and an id not seen before) is kept right here, as ``_add`` would keep it: a searchset
-    of a year-long record has hundreds of them."""
+    """:func:`_add_entry` for each entry. The common entry (a JSON object with a type and an
+    id not seen before) is kept right here, as ``_add`` would keep it, its index entries
+    written later (:attr:`Collected.index`): a searchset of a year-long record has hundreds of
+    them, so this is written with subscripts rather than calls."""
     seen, pending = collected._seen, collected._pending
     for entry in entries:
-        if not (type(entry) is dict or isinstance(entry, Mapping)):
-            continue  # an entry without a resource
-        inner = entry.get("resource")
-        if inner is None:
-            continue
-        url = entry.get("fullUrl")
-        if not isinstance(url, str) or not url.strip():
-            url = None
-        if type(inner) is dict:
-            rtype, rid = inner.get("resourceType"), inner.get("id")
-            if (
-                type(rtype) is str
-                and type(rid) is str
-                and (rtype in _PLAIN_TYPES or (rtype not in _NOT_KEPT_AS_IS and rtype.strip()))
-                and rid.strip()
-            ):
-                key = (rtype, rid)
-                if key not in seen:
-                    seen[key] = len(target)
-                    pending.append((rtype, rid, inner, url))
-                    target.append(inner)
-                    continue
-        _add(collected, target, inner, url, origin, depth)
+        try:
+            inner = entry["resource"]
+            rtype, rid = inner["resourceType"], inner["id"]
+            plain = rtype in _PLAIN_TYPES or (
+                type(rtype) is str and rtype not in _NOT_KEPT_AS_IS and bool(rtype.strip())
+            )
+        except (LookupError, TypeError):
+            plain = False  # no resource, or not a JSON object with a type and an id
+        if plain and type(inner) is dict and type(rid) is str and rid.strip():
+            key = (rtype, rid)
+            if key not in seen:
+                seen[key] = len(target)
+                pending.append(entry)
+                target.append(inner)
+                continue
+        _add_entry(collected, target, entry, origin, depth)
 
 
 def collect(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Collected:
