@@ -6,10 +6,10 @@ the arbiter it is alive. So the work itself checks its budget. :func:`cpu_budget
 calling thread a budget of CPU seconds (``time.thread_time``: the time this thread ran, not the
 time it waited for the interpreter, a FHIR server or the machine); :func:`checkpoint`, called
 between the stages of a hook call and by :func:`fhir_mapping.map_prefetch` in its loops over
-the resources (there with ``now=True`` before every :data:`EVERY` th resource, so without a
-call per resource), raises :class:`WorkBudgetExceeded` once it is spent. No budget is set
-outside a hook call (the CLI, the tests, the timeline), and then a checkpoint costs one
-context-variable lookup.
+the resources (there, and in :func:`fhir_mapping.prefilter.sift`, with ``now=True`` before
+every :data:`EVERY` th resource, so without a call per resource), raises
+:class:`WorkBudgetExceeded` once it is spent. No budget is set outside a hook call (the CLI,
+the tests, the timeline), and then a checkpoint costs one context-variable lookup.
 
 The CPU clock is read on every :data:`EVERY` th checkpoint only (reading it is a system call
 of a few microseconds), and the mapping loops read it every :data:`EVERY` resources: either

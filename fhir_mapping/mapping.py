@@ -79,31 +79,23 @@ def map_prefetch(
     draft_refs = {reference_of(d) for d in collected.drafts}
 
     # Pre-filter pass (once per resource, before anything expensive): unrelated Observations
-    # (no code the mapping reads, no element the text pass reads) and medications no drug
-    # table names (fhir_mapping.medication_filter) are dropped here and never validated; the
-    # others are classified once. MolecularConsequence observations are read
+    # (no code the mapping reads, no element the text pass reads; prefilter.sift) and
+    # medications no drug table names (fhir_mapping.medication_filter) are dropped here and
+    # never validated; the others are classified once. MolecularConsequence observations are read
     # here and only here (pattern C needs them when mapping variants): the main pass skips them,
     # so each of their issues is reported once, and one about another patient is not folded.
     todo: list[tuple[Mapping[str, Any], bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
-    risk_factors: list[tuple[Mapping[str, Any], str]] = []
-    population_observations: list[tuple[Mapping[str, Any], str]] = []
-    displays: dict[str, bool] = {}  # prefilter.route's memo, for this call only
     medication_names: dict[str, bool] = {}  # medication_filter's per-call memo
+    kept, population_observations, risk_factors = prefilter.sift(collected.resources)
     # The CPU budget is checked every EVERY resources (the clock read each time), as often as
-    # a checkpoint per resource reads it, without a call per resource.
-    population, risk_factor, unrelated, text_only = (
-        prefilter.POPULATION,
-        prefilter.RISK_FACTOR,
-        prefilter.UNRELATED,
-        prefilter.TEXT_ONLY,
-    )
-    route = prefilter.route
-    for position, raw in enumerate(collected.resources):
+    # a checkpoint per resource reads it, without a call per resource (so does sift).
+    not_observation, text_only = prefilter.NOT_OBSERVATION, prefilter.TEXT_ONLY
+    for position, (raw, screened) in enumerate(kept):
         if not position % EVERY:
             checkpoint(now=True)
-        rtype = raw.get("resourceType")
-        if rtype != "Observation":
+        if screened == not_observation:
+            rtype = raw.get("resourceType")
             if (
                 isinstance(rtype, str)
                 and rtype in medications.MEDICATION_TYPES
@@ -111,15 +103,6 @@ def map_prefetch(
             ):
                 continue  # a medication no table names (supportive care): nothing to read
             todo.append((raw, False, None))
-            continue
-        screened, routed_kind = route(raw, displays)
-        if screened == unrelated:
-            continue
-        if screened == population and routed_kind is not None:
-            population_observations.append((raw, routed_kind))
-            continue
-        if screened == risk_factor and routed_kind is not None:
-            risk_factors.append((raw, routed_kind))
             continue
         if screened == text_only:
             todo.append((raw, False, None))

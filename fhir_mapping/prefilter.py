@@ -19,7 +19,7 @@ and :func:`fhir_mapping.conditions.is_histology_observation`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -32,6 +32,7 @@ from fhir_mapping import (
     procedures,
     staging,
 )
+from fhir_mapping.budget import EVERY, checkpoint
 from fhir_mapping.codes import LNC_REGION_STUDIED, LNC_VARIANT, LOINC, normalise_system
 from fhir_mapping.tables import genomic_tests
 
@@ -193,3 +194,107 @@ def route(
     if "valueString" in raw or "valueCodeableConcept" in raw or "component" in raw or "note" in raw:
         return TEXT_ONLY, None
     return UNRELATED, None
+
+
+#: :func:`sift`'s mark of a resource that is not an Observation (kept for the caller to read).
+NOT_OBSERVATION = -1
+
+Routed = tuple[Mapping[str, Any], int]
+
+
+def _tag_of(value: Any) -> tuple[str | None, bool, bool] | None:
+    """What :func:`route` finds for one coding's ``code`` value (nothing for a non-string)."""
+    return (_TAGS or _tags()).get(value.strip()) if isinstance(value, str) else None
+
+
+def sift(
+    resources: Sequence[Mapping[str, Any]],
+) -> tuple[list[Routed], list[tuple[Mapping[str, Any], str]], list[tuple[Mapping[str, Any], str]]]:
+    """The pre-filter pass over the collected resources, in input order: ``(kept, population,
+    risk_factors)``. ``kept`` holds every resource that is not an Observation (marked
+    :data:`NOT_OBSERVATION`) and the :data:`CODED` and :data:`TEXT_ONLY` Observations, as
+    ``(raw, outcome)``; ``population`` and ``risk_factors`` the ``(raw, kind)`` of the
+    :data:`POPULATION` and :data:`RISK_FACTOR` ones; :data:`UNRELATED` Observations are dropped.
+    Each Observation goes where :func:`route` sends it.
+
+    Most Observations of a prefetch are unrelated labs (~850 of the 1,000 resources of a broad
+    lab search), so the common shape is decided here with subscripts and per-call memos, no
+    call per resource: codings (JSON objects in a list) whose ``code`` is none the mapping
+    reads, or a special-population code with the exact LOINC system, and no GIST risk wording
+    in the ``text`` or a ``display``. Any other shape or content (a missing ``code``, a code
+    the mapping reads, wording, a value of another JSON type) is left to :func:`route`: the
+    fast path only ever answers what :func:`route` answers (``tests/fhir_mapping/test_sift.py``).
+    The CPU budget is checked before every :data:`fhir_mapping.budget.EVERY` th resource
+    (the clock read each time).
+    """
+    kept: list[Routed] = []
+    population: list[tuple[Mapping[str, Any], str]] = []
+    risk_factors: list[tuple[Mapping[str, Any], str]] = []
+    # Per-call memos: code values with no tag (:func:`_tag_of`), texts and displays with no
+    # GIST risk wording (``gist_risk.may_name_a_kind``); one set lookup each on a hit.
+    untagged: set[Any] = set()
+    unworded: set[Any] = set()
+    displays: dict[str, bool] = {}  # route()'s own memo
+    may_name = gist_risk.may_name_a_kind
+    loinc = LOINC
+    for start in range(0, len(resources), EVERY):
+        checkpoint(now=True)
+        for raw in resources[start : start + EVERY]:
+            found = None
+            undecided = False
+            try:
+                if raw["resourceType"] != "Observation":
+                    kept.append((raw, NOT_OBSERVATION))
+                    continue
+                concept = raw["code"]
+                items = concept["coding"]
+                if "text" in concept:
+                    text = concept["text"]
+                    if text not in unworded:
+                        if may_name(text):
+                            undecided = True
+                        else:
+                            unworded.add(text)
+                if not undecided:
+                    for coding in items:
+                        value = coding["code"]
+                        if value not in untagged:
+                            tag = _tag_of(value)
+                            if tag is None:
+                                untagged.add(value)
+                            else:
+                                if tag[0] is not None and coding.get("system") == loinc:
+                                    found = tag[0]
+                                else:
+                                    undecided = True
+                                break
+                        if "display" in coding:
+                            display = coding["display"]
+                            if display not in unworded:
+                                if may_name(display):
+                                    undecided = True
+                                    break
+                                unworded.add(display)
+            except (LookupError, TypeError):
+                undecided = True  # another shape: route() judges it
+            if not undecided:
+                if found is not None:
+                    population.append((raw, found))
+                elif (
+                    "valueString" in raw
+                    or "valueCodeableConcept" in raw
+                    or "component" in raw
+                    or "note" in raw
+                ):
+                    kept.append((raw, TEXT_ONLY))
+            elif raw.get("resourceType") != "Observation":
+                kept.append((raw, NOT_OBSERVATION))
+            else:
+                screened, kind = route(raw, displays)
+                if screened == POPULATION and kind is not None:
+                    population.append((raw, kind))
+                elif screened == RISK_FACTOR and kind is not None:
+                    risk_factors.append((raw, kind))
+                elif screened != UNRELATED:
+                    kept.append((raw, screened))
+    return kept, population, risk_factors
