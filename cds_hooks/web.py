@@ -64,20 +64,21 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 def request_body() -> bytes:
     """The raw body, after the media-type and size checks; parsed (and bounded) by CdsCore."""
-    mimetype = (request.mimetype or "").lower()
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    mimetype = (req.mimetype or "").lower()
     if mimetype not in JSON_TYPES:
         raise UnsupportedMediaType()
     limit = core().settings.max_body_bytes
-    length = request.content_length
+    length = req.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge()
     if length is None:
         # Up to one byte past the limit, so that a longer body is refused.
-        return request.stream.read(limit + 1)
+        return req.stream.read(limit + 1)  # type: ignore[no-any-return]
     # The announced length, straight from the WSGI input (PEP 3333: an application may read up
     # to CONTENT_LENGTH): werkzeug's limited stream would zero a buffer of that size and copy
     # the body twice more. Its one difference, kept: no byte at all means the client left.
-    body: bytes = request.environ["wsgi.input"].read(length)
+    body: bytes = req.environ["wsgi.input"].read(length)
     if length and not body:
         raise ClientDisconnected()
     return body
@@ -136,15 +137,21 @@ PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
 
 
 def _before() -> Response | None:
-    g.started = time.perf_counter()
-    g.identity = ANONYMOUS_LOCAL
-    if request.method == "OPTIONS":
+    ctx = g._get_current_object()
+    ctx.started = time.perf_counter()
+    ctx.identity = ANONYMOUS_LOCAL
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method == "OPTIONS":
         return Response(status=204)  # CORS preflight: no auth, headers added after
-    if request.path in PUBLIC_PATHS or not request.path.startswith("/cds-services"):
+    path = req.path
+    if path in PUBLIC_PATHS or not path.startswith("/cds-services"):
         return None
-    audience = core().settings.external_base_url + request.path
-    authenticator: Authenticator = current_app.extensions["cds.auth"]
-    g.identity = authenticator.authenticate(request.headers.get("Authorization"), audience)
+    extensions = current_app.extensions
+    audience = extensions["cds"].settings.external_base_url + path
+    authenticator: Authenticator = extensions["cds.auth"]
+    # request.headers.get("Authorization"), without the KeyError werkzeug raises and catches
+    # when the header is absent
+    ctx.identity = authenticator.authenticate(req.environ.get("HTTP_AUTHORIZATION"), audience)
     return None
 
 
