@@ -49,6 +49,11 @@ _ASCII_WORDS = (
     + b" " * 128
 )
 _CANCER_PROFILE = "mcode-cancer-related-medication-request"
+_REFERENCE = frozenset({"medicationReference"})
+#: Per resource type: ``medicationReference`` and the elements of another FHIR version.
+_REFERENCE_OR_MARKERS = {
+    rtype: markers | _REFERENCE for rtype, markers in OTHER_VERSION_ELEMENTS.items()
+}
 _ANTINEOPLASTIC_ATC = "L01"
 
 
@@ -120,25 +125,32 @@ def may_matter(raw: Mapping[str, Any], names: dict[str, bool] | None = None) -> 
 
     ``names``: one dict per call, text -> whether it may name a drug, so that the orders of one
     supportive medication, repeated through a record, have their name read once (held for the
-    call only, like the mapping's other per-call memos)."""
+    call only, like the mapping's other per-call memos).
+
+    Each test below only ever answers True, so their order does not change the answer; the
+    cheapest come first (the concept's text, looked up in ``names``, then plain member tests),
+    and the tables' vocabulary is fetched only when a text or a coding is read."""
     concept = raw.get("medicationCodeableConcept")
-    if type(concept) is not dict or "medicationReference" in raw:
+    if type(concept) is not dict:
         return True
-    markers = OTHER_VERSION_ELEMENTS.get(str(raw.get("resourceType")))
-    if markers is not None and not markers.isdisjoint(raw.keys()):
-        return True
-    vocab = vocabulary()
     text = concept.get("text")
     if names is not None and type(text) is str:  # (_named, inlined: once per order)
         named = names.get(text)
         if named is None:
-            named = names[text] = _text_may_name(text, vocab)
-    else:
-        named = _text_may_name(text, vocab)
-    if named:
+            named = names[text] = _text_may_name(text, vocabulary())
+        if named:
+            return True
+    elif text is not None and _text_may_name(text, vocabulary()):
         return True
+    rtype = raw.get("resourceType")
+    if not raw.keys().isdisjoint(
+        _REFERENCE_OR_MARKERS.get(rtype if type(rtype) is str else str(rtype), _REFERENCE)
+    ):
+        return True  # a medicationReference, or elements of another FHIR version
     coding = concept.get("coding")
-    if isinstance(coding, list):
+    if coding is not None and isinstance(coding, list):
+        vocab = vocabulary()
+        codes = vocab.codes
         for item in coding:
             if type(item) is not dict:
                 if isinstance(item, Mapping):
@@ -148,11 +160,7 @@ def may_matter(raw: Mapping[str, Any], names: dict[str, bool] | None = None) -> 
             if isinstance(code, str):
                 stripped = code.strip()
                 upper = stripped.upper()
-                if (
-                    stripped in vocab.codes
-                    or upper in vocab.codes
-                    or upper.startswith(_ANTINEOPLASTIC_ATC)
-                ):
+                if stripped in codes or upper in codes or upper.startswith(_ANTINEOPLASTIC_ATC):
                     return True
             if _named(item.get("display"), vocab, names):
                 return True
