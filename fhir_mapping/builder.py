@@ -112,7 +112,8 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         """True (and reported) if the resource is about another patient than the context's."""
         if self.patient_id is None:
             return False
-        subject = as_str(as_dict(raw.get("subject") or raw.get("patient")).get("reference"))
+        holder = raw.get("subject") or raw.get("patient")
+        subject = as_str((holder if type(holder) is dict else as_dict(holder)).get("reference"))
         if subject is None or subject == f"Patient/{self.patient_id}":
             return False  # the common case: the context's patient, without the split below
         if "/" not in subject:

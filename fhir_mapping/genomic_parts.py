@@ -53,6 +53,13 @@ from rules.patient import Gene, GenomicSource, ResultValue
 
 #: Component codes (TBD system) that carry a molecular consequence as SO codes.
 CONSEQUENCE_COMPONENTS = frozenset({"functional-effect", "feature-consequence"})
+#: Enum members as module constants (``Enum.MEMBER`` is a descriptor call each time).
+_PRESENT, _ABSENT, _INDETERMINATE = (
+    ResultValue.PRESENT,
+    ResultValue.ABSENT,
+    ResultValue.INDETERMINATE,
+)
+_SOMATIC, _GERMLINE = GenomicSource.SOMATIC, GenomicSource.GERMLINE
 #: The code systems a component is keyed in (:func:`component_key`).
 _KEY_SYSTEMS = frozenset({LOINC, TBD, MII_BIOMARKER})
 
@@ -143,51 +150,59 @@ def _hgvs(component: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _loinc_answer(concept: Any, first: str, second: str) -> str | None:
+    """``first`` if the concept has that LOINC answer code, else ``second`` if it has that one,
+    else ``None``: ``has_code`` for each in turn, in one walk over the codings."""
+    if not (
+        type(concept) is dict
+        or (type(concept) not in JSON_SCALARS and isinstance(concept, Mapping))
+    ):
+        return None
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return None
+    found = None
+    for coding in items:
+        if not (
+            type(coding) is dict
+            or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
+        ):
+            continue
+        value = coding.get("code")
+        system = coding.get("system")
+        if (
+            isinstance(value, str)
+            and isinstance(system, str)
+            and system.strip()
+            and normalise_system(system) == LOINC
+        ):
+            value = value.strip()
+            if value == first:
+                return first
+            if value == second:
+                found = second
+    return found
+
+
 def read_result(
     resource: Mapping[str, Any],
 ) -> tuple[ResultValue | None, bool]:
     """(result, from_text). ``None`` means the value is missing."""
     concept = resource.get("valueCodeableConcept")
-    # One walk over the value's codings for both answers (LA_PRESENT wins, as when each was
-    # looked for with has_code in turn).
-    if type(concept) is dict or (
-        type(concept) not in JSON_SCALARS and isinstance(concept, Mapping)
-    ):
-        items = concept.get("coding")
-        if isinstance(items, list):
-            absent = False
-            for coding in items:
-                if not (
-                    type(coding) is dict
-                    or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
-                ):
-                    continue
-                value = coding.get("code")
-                system = coding.get("system")
-                if (
-                    isinstance(value, str)
-                    and isinstance(system, str)
-                    and system.strip()
-                    and normalise_system(system) == LOINC
-                ):
-                    value = value.strip()
-                    if value == LA_PRESENT:
-                        return ResultValue.PRESENT, False
-                    if value == LA_ABSENT:
-                        absent = True
-            if absent:
-                return ResultValue.ABSENT, False
+    answer = _loinc_answer(concept, LA_PRESENT, LA_ABSENT)
+    if answer is not None:
+        return (_PRESENT if answer == LA_PRESENT else _ABSENT), False
     if concept is None and as_str(resource.get("valueString")) is None:
         for interpretation in as_list(resource.get("interpretation")):
             if has_code(interpretation, SNOMED, SCT_POSITIVE):
-                return ResultValue.PRESENT, False
+                return _PRESENT, False
         return None, False
     text = concept_text(concept) or as_str(resource.get("valueString"))
     if text:
         from_text = text_findings.result_from_text(text)
         if from_text is not None:
             return from_text, True
-    return ResultValue.INDETERMINATE, False
+    return _INDETERMINATE, False
 
 
 def exon_from_text(values: Iterable[str]) -> int | None:
@@ -297,10 +312,9 @@ def collect_parts(
                 if value_system == SO:
                     parts.so_codes.add(normalise_so(value))
         elif role == _SOURCE:
-            if has_code(concept, LOINC, LA_SOMATIC):
-                parts.source = GenomicSource.SOMATIC
-            elif has_code(concept, LOINC, LA_GERMLINE):
-                parts.source = GenomicSource.GERMLINE
+            answer = _loinc_answer(concept, LA_SOMATIC, LA_GERMLINE)
+            if answer is not None:
+                parts.source = _SOMATIC if answer == LA_SOMATIC else _GERMLINE
         elif role == _TEXTS:
             parts.texts.extend(_value_strings(comp))
         elif role == _EXON_VALUES:

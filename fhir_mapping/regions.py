@@ -42,6 +42,7 @@ from fhir_mapping.codes import (
     as_dict,
     as_list,
     as_str,
+    code_pairs,
     concept_codes,
     concept_text,
     has_code,
@@ -187,7 +188,7 @@ def map_region_studied(raw: Mapping[str, Any]) -> tuple[RegionList | None, list[
     accession: str | None = None
     for component in as_list(raw.get("component")):
         comp = as_dict(component)
-        codes = {c.code for c in concept_codes(comp.get("code")) if c.system == LOINC}
+        codes = {code for system, code in code_pairs(comp.get("code")) if system == LOINC}
         if LNC_GENE_STUDIED in codes:
             genes.extend(g for g in _genes_of(comp.get("valueCodeableConcept")) if g not in genes)
         elif codes & {LNC_REGION_DESCRIPTION, LNC_DNA_REGION}:
@@ -338,7 +339,8 @@ def apply(biomarkers: Sequence[Biomarker], regions: Regions) -> list[Biomarker]:
                 covered.update((r, marker.gene.symbol, e) for r in refs for e in exons)
                 continue
         out.append(marker)
-    present = {m.gene.symbol for m in biomarkers if m.result is ResultValue.PRESENT}
+    present_value = ResultValue.PRESENT  # once: Enum.MEMBER is a descriptor call
+    present = {m.gene.symbol for m in biomarkers if m.result is present_value}
     for owner, lists in standing:
         for gene, (exons, refs, known) in sorted(_merge(lists).items()):
             if gene in present:

@@ -27,6 +27,8 @@ from fhir_mapping.tables import _load
 from rules.patient import Biomarker, SpecimenKind
 
 _ORDER = (SpecimenKind.PLASMA, SpecimenKind.TISSUE, SpecimenKind.BLOOD)
+#: Enum members as module constants (``Enum.MEMBER`` is a descriptor call each time).
+_UNKNOWN, _PLASMA, _TISSUE = SpecimenKind.UNKNOWN, SpecimenKind.PLASMA, SpecimenKind.TISSUE
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +53,16 @@ def _table() -> _Table:
 def kind_from_text(texts: Iterable[str | None]) -> SpecimenKind:
     joined = " | ".join(t for t in texts if t)
     if not joined:
-        return SpecimenKind.UNKNOWN
+        return _UNKNOWN
     found = set()
     for kind, pattern in _table().patterns:
         if pattern.search(joined):
             found.add(kind)
             joined = pattern.sub(" ", joined)  # "liquid biopsy" is not a tissue biopsy
-    if SpecimenKind.PLASMA in found:
+    if _PLASMA in found:
         # Plasma is drawn from blood; plasma and tissue together name no single specimen.
-        return SpecimenKind.UNKNOWN if SpecimenKind.TISSUE in found else SpecimenKind.PLASMA
-    return found.pop() if len(found) == 1 else SpecimenKind.UNKNOWN
+        return _UNKNOWN if _TISSUE in found else _PLASMA
+    return found.pop() if len(found) == 1 else _UNKNOWN
 
 
 def kind_of_specimen(raw: Mapping[str, Any]) -> SpecimenKind:
@@ -87,7 +89,7 @@ def of_observation(raw: Mapping[str, Any]) -> tuple[SpecimenKind, str | None]:
         code = raw.get("code")
         if type(code) is dict and code.get("text") is None:
             # Nothing to read (most results): no specimen, method, note or code text.
-            return SpecimenKind.UNKNOWN, None
+            return _UNKNOWN, None
     specimen = as_dict(specimen_value)
     ref = as_str(specimen.get("reference"))
     if ref and ref.startswith("#"):
@@ -95,7 +97,7 @@ def of_observation(raw: Mapping[str, Any]) -> tuple[SpecimenKind, str | None]:
             item = as_dict(contained)
             if item.get("resourceType") == "Specimen" and as_str(item.get("id")) == ref[1:]:
                 found = kind_of_specimen(item)
-                if found is not SpecimenKind.UNKNOWN:
+                if found is not _UNKNOWN:
                     return found, None
         ref = None
     texts = [
@@ -119,7 +121,7 @@ def of_report(raw: Mapping[str, Any]) -> ReportSpecimen | None:
     displays = [as_str(as_dict(s).get("display")) for s in as_list(raw.get("specimen"))]
     kind = kind_from_text([*displays, concept_text(raw.get("code"))])
     specimen_refs = tuple(_normalise(r) for r in refs if r and not r.startswith("#"))
-    if not specimen_refs and kind is SpecimenKind.UNKNOWN:
+    if not specimen_refs and kind is _UNKNOWN:
         return None
     results = frozenset(
         "/".join(r.rstrip("/").split("/")[-2:])
@@ -137,10 +139,10 @@ def apply(
     """Resolve each result's specimen against the Specimens and reports of the prefetch."""
     by_result: dict[str, SpecimenKind] = {}
     for report in reports:
-        kinds = [specimens.get(r, SpecimenKind.UNKNOWN) for r in report.specimen_refs]
-        known = {k for k in kinds if k is not SpecimenKind.UNKNOWN}
+        kinds = [specimens.get(r, _UNKNOWN) for r in report.specimen_refs]
+        known = {k for k in kinds if k is not _UNKNOWN}
         kind = known.pop() if len(known) == 1 else report.kind if not known else None
-        if kind is None or kind is SpecimenKind.UNKNOWN:
+        if kind is None or kind is _UNKNOWN:
             continue  # several kinds (tissue and plasma) in one report: not assigned
         for result in report.results:
             by_result.setdefault(result, kind)
@@ -148,11 +150,11 @@ def apply(
     for marker in biomarkers:
         kind = marker.specimen
         if marker.specimen_ref is not None:
-            kind = specimens.get(marker.specimen_ref, SpecimenKind.UNKNOWN)
-            if kind is SpecimenKind.UNKNOWN:
+            kind = specimens.get(marker.specimen_ref, _UNKNOWN)
+            if kind is _UNKNOWN:
                 kind = marker.specimen
-        if kind is SpecimenKind.UNKNOWN:
-            kind = by_result.get(marker.source_ref, SpecimenKind.UNKNOWN)
+        if kind is _UNKNOWN:
+            kind = by_result.get(marker.source_ref, _UNKNOWN)
         out.append(marker if kind is marker.specimen else replace(marker, specimen=kind))
     return out
 
