@@ -61,18 +61,24 @@ def newest_in_window(raw: Mapping[str, Any], earliest: dt.date, latest: dt.date)
     read (effectiveDateTime, effectivePeriod.start, effectiveInstant, issued); else
     :data:`_OUTSIDE` if one of them parses (all outside the window), else :data:`_UNDATED`."""
     period = raw.get("effectivePeriod")
-    start = period.get("start") if isinstance(period, Mapping) else None
     best: dt.date | None = None
     parsed = False
     for value in (
         raw.get("effectiveDateTime"),
-        start,
+        period.get("start") if period is not None and isinstance(period, Mapping) else None,
         raw.get("effectiveInstant"),
         raw.get("issued"),
     ):
         if value is None:
             continue
-        day = _day(value)
+        day: dt.date | None
+        if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+            try:  # (_day's common case, inlined: once per laboratory result)
+                day = _from_iso(value[:10])
+            except ValueError:
+                day = _day(value)
+        else:
+            day = _day(value)
         if day is None:
             continue
         parsed = True

@@ -202,9 +202,27 @@ NOT_OBSERVATION = -1
 Routed = tuple[Mapping[str, Any], int]
 
 
-def _tag_of(value: Any) -> tuple[str | None, bool, bool] | None:
-    """What :func:`route` finds for one coding's ``code`` value (nothing for a non-string)."""
-    return (_TAGS or _tags()).get(value.strip()) if isinstance(value, str) else None
+class _Undecided(Exception):
+    """Raised by :func:`sift`'s fast path for what it leaves to :func:`route`."""
+
+
+def _tag_of(value: Any, tagged: dict[Any, Any], untagged: set[Any]) -> Any:
+    """What :func:`route` finds for one coding's ``code`` value (nothing for a non-string),
+    remembered in ``tagged`` (found) or ``untagged`` (nothing)."""
+    tag = (_TAGS or _tags()).get(value.strip()) if isinstance(value, str) else None
+    if tag is None:
+        untagged.add(value)
+    else:
+        tagged[value] = tag
+    return tag
+
+
+def _worded(text: Any, unworded: set[Any]) -> None:
+    """Raise :class:`_Undecided` if ``text`` may hold GIST risk wording
+    (``gist_risk.may_name_a_kind``), else remember it in ``unworded``."""
+    if gist_risk.may_name_a_kind(text):
+        raise _Undecided
+    unworded.add(text)
 
 
 def sift(
@@ -230,66 +248,41 @@ def sift(
     kept: list[Routed] = []
     population: list[tuple[Mapping[str, Any], str]] = []
     risk_factors: list[tuple[Mapping[str, Any], str]] = []
-    # Per-call memos: code values with no tag (:func:`_tag_of`), texts and displays with no
-    # GIST risk wording (``gist_risk.may_name_a_kind``); one set lookup each on a hit.
+    # Per-call memos: code values with no tag (:func:`_tag_of`) and with one, texts and
+    # displays with no GIST risk wording (:func:`_worded`): one set lookup each on a hit.
     untagged: set[Any] = set()
-    unworded: set[Any] = set()
+    tagged: dict[Any, Any] = {}
+    unworded: set[Any] = {None}
     displays: dict[str, bool] = {}  # route()'s own memo
-    may_name = gist_risk.may_name_a_kind
     loinc = LOINC
     for start in range(0, len(resources), EVERY):
         checkpoint(now=True)
         for raw in resources[start : start + EVERY]:
-            found = None
-            undecided = False
             try:
                 if raw["resourceType"] != "Observation":
                     kept.append((raw, NOT_OBSERVATION))
                     continue
                 concept = raw["code"]
-                items = concept["coding"]
-                if "text" in concept:
-                    text = concept["text"]
-                    if text not in unworded:
-                        if may_name(text):
-                            undecided = True
-                        else:
-                            unworded.add(text)
-                if not undecided:
-                    for coding in items:
-                        value = coding["code"]
-                        if value not in untagged:
-                            tag = _tag_of(value)
-                            if tag is None:
-                                untagged.add(value)
-                            else:
-                                if tag[0] is not None and coding.get("system") == loinc:
-                                    found = tag[0]
-                                else:
-                                    undecided = True
-                                break
-                        if "display" in coding:
-                            display = coding["display"]
-                            if display not in unworded:
-                                if may_name(display):
-                                    undecided = True
-                                    break
-                                unworded.add(display)
-            except (LookupError, TypeError):
-                undecided = True  # another shape: route() judges it
-            if not undecided:
-                if found is not None:
-                    population.append((raw, found))
-                elif (
-                    "valueString" in raw
-                    or "valueCodeableConcept" in raw
-                    or "component" in raw
-                    or "note" in raw
-                ):
-                    kept.append((raw, TEXT_ONLY))
-            elif raw.get("resourceType") != "Observation":
-                kept.append((raw, NOT_OBSERVATION))
-            else:
+                if "text" in concept and concept["text"] not in unworded:
+                    _worded(concept["text"], unworded)
+                found = None
+                for coding in concept["coding"]:
+                    value = coding["code"]
+                    if value not in untagged:
+                        tag = tagged[value] if value in tagged else _tag_of(value, tagged, untagged)
+                        if tag is not None:
+                            if tag[0] is None or coding.get("system") != loinc:
+                                raise _Undecided
+                            found = tag[0]
+                            break
+                    display = coding.get("display")
+                    if display not in unworded:
+                        _worded(display, unworded)
+            except (LookupError, TypeError, _Undecided):
+                # Another shape, or content route() must judge.
+                if raw.get("resourceType") != "Observation":
+                    kept.append((raw, NOT_OBSERVATION))
+                    continue
                 screened, kind = route(raw, displays)
                 if screened == POPULATION and kind is not None:
                     population.append((raw, kind))
@@ -297,4 +290,14 @@ def sift(
                     risk_factors.append((raw, kind))
                 elif screened != UNRELATED:
                     kept.append((raw, screened))
+                continue
+            if found is not None:
+                population.append((raw, found))
+            elif (
+                "valueString" in raw
+                or "valueCodeableConcept" in raw
+                or "component" in raw
+                or "note" in raw
+            ):
+                kept.append((raw, TEXT_ONLY))
     return kept, population, risk_factors
