@@ -20,21 +20,18 @@ from urllib.parse import unquote, urljoin, urlsplit
 import orjson
 import requests
 
-from cds_hooks.fhir_http import FhirHttp, FhirUnavailable
-
-__all__ = [
-    "BatchSupport",
-    "FhirClient",
-    "FhirClientConfig",
-    "FhirUnavailable",
-    "bounded_get",
-    "fhir_server_allowed",
-    "next_link",
-]
 from cds_hooks.observability import FHIR_CALLBACK_FAILURES, FHIR_CALLBACK_LATENCY
 from cds_hooks.settings import is_loopback_host
 
 log = logging.getLogger(__name__)
+
+
+class FhirUnavailable(Exception):
+    """The FHIR server could not give the data (refused, timed out, too large, not JSON)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def bounded_get(
@@ -45,6 +42,7 @@ def bounded_get(
     deadline: float,
     connect_timeout_s: float,
     max_bytes: int,
+    post: bytes | None = None,
 ) -> bytes:
     """GET ``url`` and return a 200 body: no redirects followed, the body capped at
     ``max_bytes`` and the whole exchange bounded by ``deadline`` (``time.monotonic``).
@@ -52,13 +50,17 @@ def bounded_get(
     The one outbound HTTP read of the service (FHIR callbacks, JWKS, SMART discovery); any
     failure raises :class:`FhirUnavailable` with a stable reason (``timeout``,
     ``redirect-refused``, ``http-<status>``, ``response-too-large``, ``connection-failed``).
+    With ``post``, the request is a POST of that body (a FHIR batch of reads, see
+    :meth:`FhirClient.batch`), under the same rules.
     """
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FhirUnavailable("timeout")
     try:
-        with session.get(
+        with session.request(
+            "GET" if post is None else "POST",
             url,
+            data=post,
             headers=headers,
             timeout=(min(remaining, connect_timeout_s), remaining),
             allow_redirects=False,
@@ -133,16 +135,14 @@ class FhirClientConfig:
 
 
 class BatchSupport:
-    """Per process: the transport of FHIR batches (:class:`~cds_hooks.fhir_http.FhirHttp`) and
-    the FHIR bases that did not take one. Many servers refuse a batch (405, 400, 403, or an
-    answer that is not a ``batch-response``); after the first refusal a base gets its reads one
-    by one, without the wasted round trip. Holds only base URLs (from the allowlist), never
-    patient data; bounded."""
+    """Per process: the FHIR bases that did not take a batch. Many servers refuse one (405,
+    400, 403, or an answer that is not a ``batch-response``); after the first refusal a base
+    gets its reads one by one, without the wasted round trip. Holds only base URLs (from the
+    allowlist), never patient data; bounded."""
 
     MAX_BASES = 256
 
-    def __init__(self, http: FhirHttp | None = None) -> None:
-        self.http = http or FhirHttp()
+    def __init__(self) -> None:
         self._refused: set[str] = set()
 
     def allowed(self, base: str) -> bool:
@@ -230,14 +230,14 @@ class FhirClient:
         headers = {**self._headers(), "Content-Type": "application/fhir+json"}
         started = time.perf_counter()
         try:
-            raw = support.http.request(
-                "POST",
+            raw = bounded_get(
+                self._session,
                 self._base.rstrip("/"),
                 headers=headers,
                 deadline=time.monotonic() + self._config.timeout_s,
                 connect_timeout_s=self._config.timeout_s,
                 max_bytes=self._config.max_response_bytes,
-                body=orjson.dumps(body),
+                post=orjson.dumps(body),
             )
             answer = _loads(raw)
         except FhirUnavailable as exc:

@@ -35,11 +35,7 @@ def body(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def echo_app(make_app, make_settings):
-    app = make_app(make_settings(fhir_allowlist=[FHIR]), registry=echo_registry(), kb=STAND_IN_KB)
-    # These tests mock the FHIR server's GETs (responses): it is not offered a batch
-    # (tests/cds_hooks/test_prefetch_batch.py covers the batch, against a server on loopback).
-    app.extensions["cds"].batch_support.refuse(FHIR, "tests")
-    return app
+    return make_app(make_settings(fhir_allowlist=[FHIR]), registry=echo_registry(), kb=STAND_IN_KB)
 
 
 @pytest.fixture
