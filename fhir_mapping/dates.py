@@ -20,9 +20,11 @@ def parse_date(value: Any) -> PartialDate | None:
         # that is a real day; anything else (other decimal digits, day 30 of February) takes
         # the field-by-field path below.
         try:
-            return PartialDate.from_date(_from_iso(value[:10]))
+            parsed = _from_iso(value[:10])
         except ValueError:
             pass
+        else:
+            return PartialDate(parsed.year, parsed.month, parsed.day)  # (PartialDate.from_date)
         year, month, day = value[:4], value[5:7], value[8:10]
         if year.isdecimal() and month.isdecimal() and day.isdecimal():
             try:

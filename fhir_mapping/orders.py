@@ -8,7 +8,7 @@ that cannot be checked becomes an :class:`~fhir_mapping.drafts.UncheckedOrder`, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -18,6 +18,9 @@ from fhir_mapping.codes import reference_of
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.parse import other_version
 from rules.patient import CoMedication, TherapyExposure
+
+#: Not yet in a per-call memo (``None`` is a memo's answer too).
+_UNSEEN = object()
 
 
 class OrderMapping:
@@ -48,9 +51,10 @@ class OrderMapping:
             key = orjson.dumps(concepts)
         except (TypeError, orjson.JSONEncodeError):
             return medications.identify(concepts)
-        if key not in self.identify_memo:
-            self.identify_memo[key] = medications.identify(concepts)
-        return self.identify_memo[key]
+        found = self.identify_memo.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self.identify_memo[key] = medications.identify(concepts)
+        return cast("medications.Identified | None", found)
 
     def medication(
         self,

@@ -70,7 +70,13 @@ def _drop(raw: dict[str, Any], path: r4.Path) -> None:
 
 def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
     """A ``wrong-fhir-version`` issue if ``raw`` looks like a non-R4 resource (cheap check)."""
-    rtype = as_str(raw.get("resourceType")) or ""
+    rtype = raw.get("resourceType")
+    if type(rtype) is str and rtype not in OTHER_VERSION_TYPES:
+        # The common case, decided without as_str (a blank type has no markers either).
+        markers_of_type = OTHER_VERSION_ELEMENTS.get(rtype)
+        if markers_of_type is None or raw.keys().isdisjoint(markers_of_type):
+            return None
+    rtype = as_str(rtype) or ""
     markers_of_type = OTHER_VERSION_ELEMENTS.get(rtype)
     if rtype not in OTHER_VERSION_TYPES and (
         markers_of_type is None or markers_of_type.isdisjoint(raw.keys())

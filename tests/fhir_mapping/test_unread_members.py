@@ -103,6 +103,19 @@ def test_a_read_list_cut_at_the_cap_is_reported_and_the_rest_is_read() -> None:
     assert map_prefetch(short["prefetch"], short["context"]).patient == result.patient
 
 
+def test_a_bulky_resource_is_projected_again_once_its_verdict_is_cached() -> None:
+    """The verdict cache remembers which texts are under the bulk thresholds, never that a
+    bulky one is not: the EHR re-sending the same oversized Conditions gets the same cut and
+    the same issues, call after call."""
+    VERDICTS.clear()
+    body = noisy_conditions_body(2)
+    first = map_prefetch(body["prefetch"], body["context"])
+    again = map_prefetch(copy.deepcopy(body)["prefetch"], body["context"])
+    assert VERDICTS.hits > 0
+    assert again == first
+    assert [i.kind for i in again.issues].count("list-truncated") == 2
+
+
 def test_a_gene_named_in_a_note_within_the_cap_is_still_read() -> None:
     body = noisy_observations_body(1)
     obs = body["prefetch"]["observations"]["entry"][-1]["resource"]
