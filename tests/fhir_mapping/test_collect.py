@@ -17,8 +17,12 @@ RESOURCE = st.fixed_dictionaries(
             ["Observation", "Condition", "OperationOutcome", "", " ", "Bundle", "Patient", "Basic"]
         )
         | st.none()
-        | st.integers(),
-        "id": st.sampled_from(["a", "b", "c", " ", ""]) | st.none() | st.integers(),
+        | st.integers()
+        | st.sampled_from([["Observation"], {"a": 1}]),
+        "id": st.sampled_from(["a", "b", "c", " ", ""])
+        | st.none()
+        | st.integers()
+        | st.sampled_from([["a"], {"a": 1}]),
         "meta": st.fixed_dictionaries(
             {"lastUpdated": st.sampled_from(["2024-01-01", "2025-01-01"])}
         ),
