@@ -11,27 +11,23 @@ from datetime import date
 from decimal import Decimal
 
 from rules.extent import Extent
-from rules.knowledge import ActionSpec, DrugOption, Rule
+from rules.knowledge import DrugOption
 from rules.loader import CompiledRule, KnowledgeBase
 from rules.patient import Patient, TherapyStatus
 from rules.predicates import Context, exposure_matches, exposure_text
-from rules.results import (
-    CodeRef,
-    DoseSpec,
-    DrugRef,
-    Finding,
-    Recommendation,
-    RegulatoryStatement,
-    SuggestedAction,
-    TherapyOption,
-)
+from rules.results import Finding, Recommendation, SuggestedAction
 from rules.rule_index import HOOKS, ORDER_HOOKS, rules_of_hook, runs_on
+from rules.rule_static import (  # noqa: F401  (OVERRIDE_SYSTEM, SUMMARY_ONLY_NOTE re-exported)
+    OVERRIDE_SYSTEM,
+    SUMMARY_ONLY_NOTE,
+    static_parts,
+)
 from rules.setting import current_setting
 
-#: Code system of the KB's override reasons (a URN: the vocabulary is local to this KB).
-OVERRIDE_SYSTEM = "urn:sarcoma-cds:override-reason"
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _CREATING = frozenset({"create-medication-request", "replace-draft"})
+#: Actions on the draft orders a recommendation is about: one per order id.
+_TARGETED = frozenset({"replace-draft", "update-draft-dose", "delete-draft"})
 #: Actions that put a drug at a dose into an order (checked against recorded intolerance).
 _DOSING = _CREATING | {"update-draft-dose"}
 #: Wording of advanced-disease advice when the extent of disease is not recorded.
@@ -55,64 +51,6 @@ def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
             seen.add(key)
             out.append(finding)
     return tuple(out)
-
-
-#: Said on every card whose rule cites nothing but a secondary guideline summary.
-SUMMARY_ONLY_NOTE = "Rests on a secondary guideline summary alone, pending human review."
-
-
-def _evidence_note(rule: Rule, kb: KnowledgeBase) -> str | None:
-    """The rule's evidence note; led by :data:`SUMMARY_ONLY_NOTE` when every citation is a
-    guideline summary (the seed summary), so the card says what the advice rests on."""
-    if rule.citations and all(kb.sources[k].kind == "guideline-summary" for k in rule.citations):
-        return (
-            f"{SUMMARY_ONLY_NOTE} {rule.evidence.note}"
-            if rule.evidence.note
-            else (SUMMARY_ONLY_NOTE)
-        )
-    return rule.evidence.note
-
-
-def _actions(
-    spec: ActionSpec, kb: KnowledgeBase, order_ids: tuple[str, ...]
-) -> list[SuggestedAction]:
-    vs = kb.valuesets
-    dose = (
-        DoseSpec(
-            value=spec.dose.value,
-            unit=spec.dose.unit,
-            times_per_day=spec.dose.times_per_day,
-            text=spec.dose.text,
-            days_on=spec.dose.days_on,
-            cycle_days=spec.dose.cycle_days,
-        )
-        if spec.dose is not None
-        else None
-    )
-    base = SuggestedAction(
-        type=spec.type,
-        label=spec.label,
-        drug=vs.drug_ref(spec.drug) if spec.drug else None,
-        test=vs.test_ref(spec.test) if spec.test else None,
-        dose_text=spec.dose_text or (spec.dose.text if spec.dose else None),
-        dose=dose,
-        recommended=spec.recommended,
-    )
-    if spec.type in {"replace-draft", "update-draft-dose", "delete-draft"}:
-        return [
-            SuggestedAction(
-                type=base.type,
-                label=base.label,
-                drug=base.drug,
-                test=base.test,
-                dose_text=base.dose_text,
-                dose=base.dose,
-                target_order_id=order_id,
-                recommended=base.recommended,
-            )
-            for order_id in order_ids
-        ]
-    return [base]
 
 
 def _unreceived_options(
@@ -174,33 +112,18 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
     order_ids = tuple(dict.fromkeys(f.order_id for f in findings if f.order_id is not None))
     if ctx.hook in ORDER_HOOKS and not order_ids:
         return None
-    vs = kb.valuesets
+    parts = static_parts(compiled, kb)
     actions: list[SuggestedAction] = []
-    for spec in rule.then.actions:
+    for spec, base in parts.actions:
         if spec.drug is not None and spec.drug in received and spec.type in _CREATING:
             continue
-        actions.extend(_actions(spec, kb, order_ids))
+        if spec.type in _TARGETED:
+            actions.extend(replace(base, target_order_id=order_id) for order_id in order_ids)
+        else:
+            actions.append(base)
     if not setting_confirmed:
         # Extent of disease unknown: the order stays available but is not the recommended one.
         actions = [replace(a, recommended=False) for a in actions]
-    contraindicated: list[DrugRef] = []
-    for drug in rule.then.contraindicated_drugs:
-        contraindicated.extend(vs.drug_ref(member) for member in vs.drug_members(drug))
-    regulatory = sorted(
-        (
-            RegulatoryStatement(
-                jurisdiction=note.jurisdiction,
-                regulator=kb.meta.regulator(note.jurisdiction),
-                drug=vs.drug_ref(note.drug),
-                status=note.status,
-                text=note.text,
-                citations=tuple(kb.sources[key] for key in note.citations),
-                applies_here=note.jurisdiction == kb.meta.jurisdiction,
-            )
-            for note in rule.regulatory
-        ),
-        key=lambda r: (not r.applies_here, r.jurisdiction, r.drug.id),
-    )
     return Recommendation(
         rule_id=rule.id,
         rule_version=rule.version,
@@ -213,27 +136,19 @@ def apply_rule(compiled: CompiledRule, ctx: Context, kb: KnowledgeBase) -> Recom
         line=rule.line,
         findings=_dedupe(findings),
         evidence_level=rule.evidence.level,
-        evidence_label=kb.meta.level_label(rule.evidence.level),
-        evidence_note=_evidence_note(rule, kb),
-        citations=tuple(kb.sources[key] for key in rule.citations),
-        options=tuple(
-            TherapyOption(
-                drug=vs.drug_ref(o.drug), dose=o.dose, preference=o.preference, note=o.note
-            )
-            for o in options
-        ),
+        evidence_label=parts.evidence_label,
+        evidence_note=parts.evidence_note,
+        citations=parts.citations,
+        options=tuple(parts.options[id(o)] for o in options),
         actions=tuple(actions),
-        monitoring=tuple(rule.then.monitoring),
-        contraindicated=tuple(dict.fromkeys(contraindicated)),
-        regulatory=tuple(regulatory),
+        monitoring=parts.monitoring,
+        contraindicated=parts.contraindicated,
+        regulatory=parts.regulatory,
         order_ids=order_ids,
-        reviewed_on=(rule.signoff or rule.review).date.isoformat(),
-        reviewed_by=(rule.signoff or rule.review).role,
-        clinically_reviewed=rule.clinically_reviewed,
-        override_reasons=tuple(
-            CodeRef(OVERRIDE_SYSTEM, reason.code, reason.display)
-            for reason in kb.meta.override_reasons
-        ),
+        reviewed_on=parts.reviewed_on,
+        reviewed_by=parts.reviewed_by,
+        clinically_reviewed=parts.clinically_reviewed,
+        override_reasons=parts.override_reasons,
         setting_confirmed=setting_confirmed,
     )
 
@@ -271,6 +186,10 @@ def _without_untolerated_actions(
 ) -> list[Recommendation]:
     """Drop any order suggestion at a dose the record shows was not tolerated (an intolerance
     at that dose or below, or of unstated dose); the card says why instead."""
+    if not any(
+        action.type in _DOSING and action.drug is not None for rec in recs for action in rec.actions
+    ):
+        return recs  # no order suggestion at a dose: nothing an intolerance could block
     intolerances = patient.intolerances()
     if not intolerances:
         return recs

@@ -113,23 +113,30 @@ def derive_lines_of_therapy(
       progression disease-status event in [line start, end + ``PROGRESSION_WINDOW_DAYS``] is
       attributed to progression.
     """
-    eligible = sorted(
-        (e for e in exposures if _line_eligible(e)),
-        key=lambda e: (e.start.lower_bound() if e.start else dt.date.max, e.source_ref),
+    # (start, reference, position, exposure): sorted by start and reference, ties in the
+    # given order; each start's lower bound computed once.
+    dated = sorted(
+        (e.start.lower_bound(), e.source_ref, position, e)
+        for position, e in enumerate(exposures)
+        if _line_eligible(e) and e.start is not None
     )
     groups: list[list[TherapyExposure]] = []
-    for exposure in eligible:
-        assert exposure.start is not None
+    #: The lower bound of each exposure's start, by position in ``groups``.
+    starts: list[list[dt.date]] = []
+    line_start = dt.date.min
+    current_agents: set[str | None] = set()
+    for day, _ref, _position, exposure in dated:
         if groups:
-            current = groups[-1]
-            line_start = current[0].start
-            assert line_start is not None
-            current_agents = {e.agent.ingredient for e in current}
-            delta = (exposure.start.lower_bound() - line_start.lower_bound()).days
+            delta = (day - line_start).days
             if exposure.agent.ingredient in current_agents or delta <= COMBINATION_WINDOW_DAYS:
-                current.append(exposure)
+                groups[-1].append(exposure)
+                starts[-1].append(day)
+                current_agents.add(exposure.agent.ingredient)
                 continue
         groups.append([exposure])
+        starts.append([day])
+        line_start = day
+        current_agents = {exposure.agent.ingredient}
 
     progressions = [
         s for s in disease_status if s.value is DiseaseStatusValue.PROGRESSION and s.date
@@ -141,10 +148,11 @@ def derive_lines_of_therapy(
         start = group[0].start
         all_ended = all(e.has_ended for e in group)
         # The last exposures of the line (by start) decide why it ended.
-        latest_start = max(e.start.lower_bound() for e in group if e.start)
-        last_exposures = [e for e in group if e.start and e.start.lower_bound() == latest_start]
+        days = starts[index]
+        latest_start = max(days)
+        last_exposures = [e for e, day in zip(group, days, strict=True) if day == latest_start]
         ends = [e.end for e in group if e.end is not None]
-        end = max(ends) if ends else None
+        end = max(ends, key=PartialDate.sort_key) if ends else None
         ended_by: StopReason | None
         evidence: tuple[str, ...] = ()
         if all_ended or not is_last:

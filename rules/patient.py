@@ -18,6 +18,7 @@ keeps working.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from rules.extent import ExtentFact, GistRiskAssessment, Resection
 from rules.facts import (
@@ -122,6 +123,11 @@ class Patient:
     _exposures: dict[str, tuple[TherapyExposure, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    #: Lines of therapy and intolerances, derived once: the engine, several predicates and the
+    #: timeline ask.
+    _derived: dict[str, tuple[Any, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # -- diagnoses ---------------------------------------------------------------------------
 
@@ -165,12 +171,20 @@ class Patient:
         if not index and self.biomarkers:
             lists: dict[str, list[Biomarker]] = {}
             for biomarker in self.biomarkers:
-                keys = set()
-                for g in biomarker.genes:
-                    keys.add(g.symbol.upper())
-                    keys.add((g.hgnc_id or "").upper())
+                own = biomarker.gene
+                if biomarker.partners or biomarker.any_of:
+                    keys = set()
+                    for g in biomarker.genes:
+                        keys.add(g.symbol.upper())
+                        keys.add((g.hgnc_id or "").upper())
+                else:  # one gene (most findings)
+                    keys = {own.symbol.upper(), (own.hgnc_id or "").upper()}
                 for key in keys:
-                    lists.setdefault(key, []).append(biomarker)
+                    found = lists.get(key)
+                    if found is None:
+                        lists[key] = [biomarker]
+                    else:
+                        found.append(biomarker)
             index.update((key, tuple(found)) for key, found in lists.items())
         return index.get(gene.upper(), ())
 
@@ -199,7 +213,12 @@ class Patient:
     # -- therapy -----------------------------------------------------------------------------
 
     def lines_of_therapy(self) -> tuple[LineOfTherapy, ...]:
-        return derive_lines_of_therapy(self.exposures, self.disease_status)
+        found: tuple[LineOfTherapy, ...] | None = self._derived.get("lines")
+        if found is None:
+            found = self._derived["lines"] = derive_lines_of_therapy(
+                self.exposures, self.disease_status
+            )
+        return found
 
     def current_line(self) -> LineOfTherapy | None:
         lines = self.lines_of_therapy()
@@ -241,7 +260,12 @@ class Patient:
     def intolerances(self) -> tuple[DrugIntolerance, ...]:
         """Recorded intolerances plus those the therapy history shows (stopped for toxicity,
         documented dose reductions): :mod:`rules.tolerability`."""
-        return self.recorded_intolerances + derive_intolerances(self.exposures)
+        found: tuple[DrugIntolerance, ...] | None = self._derived.get("intolerances")
+        if found is None:
+            found = self._derived["intolerances"] = self.recorded_intolerances + (
+                derive_intolerances(self.exposures)
+            )
+        return found
 
     # -- disease status and co-medications ---------------------------------------------------
 

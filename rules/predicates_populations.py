@@ -139,7 +139,16 @@ def embryo_fetal_toxicity_label(ctx: Context, a: NoParams) -> Findings:
 
 
 def latest_lab(ctx: Context, kind: LabKind, window_days: int) -> LabResult | None:
-    """The most recent result of ``kind`` dated within ``window_days`` before ``as_of``."""
+    """The most recent result of ``kind`` dated within ``window_days`` before ``as_of``
+    (once per evaluation: several rules ask for the same result)."""
+    key = ("latest-lab", (kind, window_days))
+    if key not in ctx.derived:
+        ctx.derived[key] = _latest_lab(ctx, kind, window_days)
+    found: LabResult | None = ctx.derived[key]
+    return found
+
+
+def _latest_lab(ctx: Context, kind: LabKind, window_days: int) -> LabResult | None:
     recent = [
         lab
         for lab in ctx.patient.labs

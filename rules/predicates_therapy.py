@@ -340,9 +340,22 @@ class OnTherapyParams(Params):
     drug: str
 
 
+def _current_exposures(ctx: Context) -> tuple[TherapyExposure, ...]:
+    """Active or on-hold, not ended, not draft exposures, in record order (once per call)."""
+    key = ("current-exposures", None)
+    found: tuple[TherapyExposure, ...] | None = ctx.derived.get(key)
+    if found is None:
+        found = ctx.derived[key] = tuple(
+            e
+            for e in ctx.patient.historical_exposures()
+            if e.status in _CURRENT_STATUSES and not e.has_ended
+        )
+    return found
+
+
 def _on_therapy_hits(ctx: Context, a: OnTherapyParams) -> Iterator[TherapyExposure]:
-    for e in ctx.patient.historical_exposures():
-        if e.status in _CURRENT_STATUSES and not e.has_ended and exposure_matches(ctx, a.drug, e):
+    for e in _current_exposures(ctx):
+        if exposure_matches(ctx, a.drug, e):
             yield e
 
 

@@ -1,7 +1,8 @@
 """The engine's output contract, consumed by ``cds_hooks.cards``.
 
 Everything here is FHIR-agnostic: a suggested action names a drug or a test with its verified
-codes, and a draft order by its id; the card layer turns that into FHIR resources.
+codes, and a draft order by its id; the card layer turns that into FHIR resources. Built with
+:func:`rules.frozen.fast_init` (every finding of every call is one of these).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rules.frozen import fast_init
 from rules.knowledge import Source
 
 ActionType = Literal[
@@ -21,6 +23,7 @@ ActionType = Literal[
 Kind = Literal["recommendation", "warning", "data-gap", "monitoring", "summary"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CodeRef:
     system: str
@@ -28,6 +31,7 @@ class CodeRef:
     display: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One patient fact that made a criterion true, with the FHIR reference it came from."""
@@ -37,6 +41,7 @@ class Finding:
     order_id: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DrugRef:
     """A drug from the KB catalogue: its id, display and only verified codes."""
@@ -46,6 +51,7 @@ class DrugRef:
     codes: tuple[CodeRef, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TestRef:
     id: str
@@ -53,6 +59,7 @@ class TestRef:
     codes: tuple[CodeRef, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DoseSpec:
     value: float
@@ -63,6 +70,7 @@ class DoseSpec:
     cycle_days: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TherapyOption:
     drug: DrugRef
@@ -71,6 +79,7 @@ class TherapyOption:
     note: str | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SuggestedAction:
     type: ActionType
@@ -83,6 +92,7 @@ class SuggestedAction:
     recommended: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RegulatoryStatement:
     jurisdiction: str
@@ -94,6 +104,7 @@ class RegulatoryStatement:
     applies_here: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     """One fired rule: what to do, why (findings), on what evidence (level, citations)."""

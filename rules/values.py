@@ -106,6 +106,13 @@ class PartialDate:
     def _key(self) -> tuple[dt.date, int]:
         return (self.lower_bound(), {"year": 0, "month": 1, "day": 2}[self.precision])
 
+    def sort_key(self) -> tuple[int, int, int, int]:
+        """A key that orders as ``<`` does (lower bound, then precision): ``max(dates,
+        key=PartialDate.sort_key)`` is ``max(dates)`` without a comparison call per pair."""
+        month, day = self.month, self.day
+        precision = 0 if month is None else (1 if day is None else 2)
+        return (self.year, month or 1, day or 1, precision)
+
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, PartialDate):
             return NotImplemented

@@ -82,6 +82,8 @@ class ValueSets:
         self._files = dict(files)
         self._expanded: dict[str, ExpandedValueSet] = {}
         self._name_patterns: dict[str, re.Pattern[str]] = {}
+        self._drug_refs: dict[str, DrugRef] = {}
+        self._test_refs: dict[str, TestRef] = {}
         for vs_id in sorted(self._files):
             self._expanded[vs_id] = self._expand(vs_id, ())
 
@@ -185,12 +187,24 @@ class ValueSets:
         return self.matches_name(vs_id, text)
 
     def drug_ref(self, vs_id: str) -> DrugRef:
-        vs = self._expanded[vs_id]
-        return DrugRef(id=vs.id, display=vs.display, codes=vs.ordered_codes)
+        """The drug's reference (one immutable object per value set, built on first use)."""
+        ref = self._drug_refs.get(vs_id)
+        if ref is None:
+            vs = self._expanded[vs_id]
+            ref = self._drug_refs[vs_id] = DrugRef(
+                id=vs.id, display=vs.display, codes=vs.ordered_codes
+            )
+        return ref
 
     def test_ref(self, vs_id: str) -> TestRef:
-        vs = self._expanded[vs_id]
-        return TestRef(id=vs.id, display=vs.display, codes=vs.ordered_codes)
+        """The test's reference (one immutable object per value set, built on first use)."""
+        ref = self._test_refs.get(vs_id)
+        if ref is None:
+            vs = self._expanded[vs_id]
+            ref = self._test_refs[vs_id] = TestRef(
+                id=vs.id, display=vs.display, codes=vs.ordered_codes
+            )
+        return ref
 
     def drug_members(self, vs_id: str) -> tuple[str, ...]:
         """The single-drug value sets a drug or drug-group set expands to."""

@@ -147,6 +147,8 @@ def _names(marker: Biomarker) -> set[str]:
 
 
 def _matches(item: VariantClass, marker: Biomarker, table: VariantClassTable) -> bool:
+    """Whether the finding belongs to the class: the reference :func:`classes_of` answers
+    for every class at once (tests/rules/test_variant_classes.py compares them)."""
     if not marker.involves(item.gene) or marker.gene.symbol.upper() != item.gene.upper():
         return False
     for other in item.match.except_:
@@ -158,9 +160,34 @@ def _matches(item: VariantClass, marker: Biomarker, table: VariantClassTable) ->
 
 
 def classes_of(marker: Biomarker, table: VariantClassTable | None = None) -> tuple[str, ...]:
-    """Ids of the classes a finding belongs to (by gene, hotspot and exon; role not checked)."""
+    """Ids of the classes a finding belongs to (by gene, hotspot and exon; role not checked).
+
+    The answer of :func:`_matches` for every class of the table, with the finding's gene and
+    names read once and each ``except`` class decided once."""
     table = table or variant_classes()
-    return tuple(c.id for c in table.classes if _matches(c, marker, table))
+    gene = marker.gene.symbol.upper()
+    names: set[str] | None = None
+    decided: dict[str, bool] = {}
+
+    def matches(item: VariantClass) -> bool:
+        nonlocal names
+        # The finding's own gene is among the genes it involves: one comparison says both.
+        if gene != item.gene.upper():
+            return False
+        for other in item.match.except_:
+            known = decided.get(other)
+            if known is None:
+                known = decided[other] = matches(table.get(other))
+            if known:
+                return False
+        if item.match.hotspots:
+            if names is None:
+                names = _names(marker)
+            if names & {h.upper() for h in item.match.hotspots}:
+                return True
+        return bool(item.match.exons) and marker.exon in item.match.exons
+
+    return tuple(c.id for c in table.classes if matches(c))
 
 
 def drug_effects(class_ids: Iterable[str]) -> Mapping[str, set[str]]:

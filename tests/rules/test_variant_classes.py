@@ -116,3 +116,35 @@ def test_a_rule_naming_an_unknown_class_fails_the_kb_load(tmp_path: Path) -> Non
     path.write_text(text, encoding="utf-8")
     with pytest.raises(KnowledgeBaseError, match="unknown variant class"):
         load_kb(kb_dir, CASES_DIR)
+
+
+def test_classes_of_equals_matching_each_class_afresh() -> None:
+    """classes_of reads a finding's gene and names once and decides each ``except`` class once:
+    the same classes as asking the reference matcher about every class of the table."""
+    import itertools
+
+    from rules.variant_classes import _matches
+
+    table = variant_classes()
+    hotspots = sorted({h for c in table.classes for h in c.match.hotspots})
+    exons = sorted({e for c in table.classes for e in c.match.exons})
+    genes = [*sorted({c.gene for c in table.classes}), "kit", "BRAF"]
+    hgvs = [None, "p.Asp842Val", "p.(Asp816Val)", "p.V654A", "NP_000213.1:p.(Asn822Lys)", "x"]
+    fired = 0
+    for gene, hotspot, exon, hgvs_p in itertools.product(
+        genes, [*hotspots, "d842v", None], [*exons, None, 99], hgvs
+    ):
+        marker = Biomarker(
+            gene=Gene(gene),
+            kind=BiomarkerKind.VARIANT,
+            result=ResultValue.PRESENT,
+            source_ref="Observation/x",
+            code=Code("http://loinc.org", "69548-6"),
+            exon=exon,
+            hotspot=hotspot,
+            hgvs_p=hgvs_p,
+        )
+        expected = tuple(c.id for c in table.classes if _matches(c, marker, table))
+        assert classes_of(marker) == expected, marker
+        fired += bool(expected)
+    assert fired > 100
