@@ -326,12 +326,15 @@ def map_medication(
         return None, [MappingIssue("invalid-resource", ref, "unrecognised status; skipped")]
     if is_draft:
         status = TherapyStatus.DRAFT if status is TherapyStatus.UNKNOWN else status
-    reasons = (
-        as_list(resource.get("statusReason"))
-        if rtype == "MedicationStatement"
-        else [resource.get("statusReason")]
-    )
-    stop_reason, stop_code = _stop_reason(status, reasons)
+    if status is _STOPPED or status is _COMPLETED:
+        reasons = (
+            as_list(resource.get("statusReason"))
+            if rtype == "MedicationStatement"
+            else [resource.get("statusReason")]
+        )
+        stop_reason, stop_code = _stop_reason(status, reasons)
+    else:  # (what _stop_reason answers for any other status, without the call)
+        stop_reason = stop_code = None
     start, end = _dates(resource)
     drug = identified.drug
     dosages = as_list(
@@ -357,10 +360,13 @@ def map_medication(
             ),
             [],
         )
-    issues: list[MappingIssue] = []
     strength = identified.product.strength_mg if identified.product else None
     reading, dose, implausible = _dose(dosages, strength, drug.agent.ingredient, dose_memo)
-    issues += [MappingIssue("unreadable-dose", ref, problem) for problem in reading.problems]
+    issues: list[MappingIssue] = (
+        [MappingIssue("unreadable-dose", ref, problem) for problem in reading.problems]
+        if reading.problems
+        else []
+    )
     if implausible is not None:
         issues.append(MappingIssue("implausible-dose", ref, implausible))
     if identified.matched_by == "name":
