@@ -10,6 +10,7 @@ card.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -57,7 +58,11 @@ def end_sentence(text: str) -> str:
 
 def source_text(source: KbSource) -> str:
     """``*Title* (Publisher, year)``: the short form of a citation."""
-    return f"*{clip(source.title, 100)}* ({source.publisher}, {source.year})"
+    return _short_citation(source.title, source.publisher, source.year)
+
+
+def _short_citation(title: str, publisher: str, year: int) -> str:
+    return f"*{clip(title, 100)}* ({publisher}, {year})"
 
 
 def citation_text(source: KbSource) -> str:
@@ -172,18 +177,35 @@ def _options_line(rec: Recommendation) -> str | None:
 
 
 def _evidence_line(rec: Recommendation) -> str:
-    line = f"- **Evidence:** {end_sentence(rec.evidence_label)}"
-    if rec.evidence_note:
-        line += f" {end_sentence(sentences(rec.evidence_note, 160))}"
-    if rec.citations:
-        line += f" Main source: {source_text(rec.citations[0])}."
+    main = rec.citations[0] if rec.citations else None
+    return _evidence_text(
+        rec.evidence_label,
+        rec.evidence_note,
+        (main.title, main.publisher, main.year) if main is not None else None,
+    )
+
+
+# The card texts below are read from the knowledge base alone (a rule's evidence and its
+# recommendation), never from a patient record: each is worded once per text and reused.
+@functools.lru_cache(maxsize=1024)
+def _evidence_text(label: str, note: str | None, main: tuple[str, str, int] | None) -> str:
+    line = f"- **Evidence:** {end_sentence(label)}"
+    if note:
+        line += f" {end_sentence(sentences(note, 160))}"
+    if main is not None:
+        line += f" Main source: {_short_citation(*main)}."
     return line
 
 
 def _what(rec: Recommendation, limit: int) -> str:
     """Whole sentences of the recommendation up to ``limit`` characters, then the
     unknown-extent hedge in full: it is never cut."""
-    what = " ".join(rec.what.split())
+    return _what_text(rec.what, limit)
+
+
+@functools.lru_cache(maxsize=1024)
+def _what_text(what: str, limit: int) -> str:
+    what = " ".join(what.split())
     hedge = UNKNOWN_EXTENT_NOTE if what.endswith(UNKNOWN_EXTENT_NOTE) else ""
     base = what.removesuffix(hedge).strip()
     text = sentences(base, limit)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from hashlib import sha1
 from typing import Any
 from urllib.parse import quote
 
@@ -61,8 +62,19 @@ def clip(text: str, limit: int = MAX_SUMMARY) -> str:
     return card_text.clip(text, limit)
 
 
+_NAMESPACE_BYTES = CARD_NAMESPACE.bytes
+
+
 def _uuid(*parts: str) -> str:
-    return str(uuid.uuid5(CARD_NAMESPACE, "/".join(parts)))
+    """``str(uuid.uuid5(CARD_NAMESPACE, "/".join(parts)))``, without building a UUID object:
+    the SHA-1 of namespace and name, version 5 and the RFC 4122 variant set in its first 16
+    bytes, written 8-4-4-4-12."""
+    name = "/".join(parts).encode("utf-8")
+    digest = bytearray(sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 UNCHECKED_ID = "unchecked-order"
@@ -131,7 +143,29 @@ def _suggestions(
 # Cards
 
 
+#: Knowledge-base objects (a recommendation's citation tuple, its override-reason tuple) ->
+#: (the object, kept alive so that its id stays its own; what a card makes of it). The engine
+#: gives every firing of a rule the same tuples (rules.rule_static): no patient data here.
+#: What is kept is immutable (frozen wire models, tuples) and shared by the cards of every call.
+_KB_WORDS: dict[int, tuple[object, Any]] = {}
+
+
+def _of_kb(kb_object: object, build: Callable[[], Any]) -> Any:
+    """``build()``, once per knowledge-base object (by identity)."""
+    entry = _KB_WORDS.get(id(kb_object))
+    if entry is None or entry[0] is not kb_object:
+        if len(_KB_WORDS) >= 2048:
+            _KB_WORDS.clear()  # knowledge bases loaded one after the other (tests)
+        entry = _KB_WORDS[id(kb_object)] = (kb_object, build())
+    return entry[1]
+
+
 def _source_and_links(citations: Sequence[KbSource]) -> tuple[Source, list[Link] | None]:
+    source, links = _of_kb(citations, lambda: _build_source_and_links(citations))
+    return source, list(links) or None
+
+
+def _build_source_and_links(citations: Sequence[KbSource]) -> tuple[Source, tuple[Link, ...]]:
     primary = citations[0]
     source = Source(
         label=clip(f"{primary.title} ({primary.publisher}, {primary.year})", 200),
@@ -143,13 +177,16 @@ def _source_and_links(citations: Sequence[KbSource]) -> tuple[Source, list[Link]
         if other.link and other.link not in seen:
             seen.add(other.link)
             links.append(Link(label=clip(other.title, 120), url=other.link, type="absolute"))
-    return source, links or None
+    return source, tuple(links)
 
 
 def _override_reasons(rec: Recommendation) -> list[Coding] | None:
-    return [
-        Coding(system=r.system, code=r.code, display=r.display) for r in rec.override_reasons
-    ] or None
+    reasons = rec.override_reasons
+    codings: tuple[Coding, ...] = _of_kb(
+        reasons,
+        lambda: tuple(Coding(system=r.system, code=r.code, display=r.display) for r in reasons),
+    )
+    return list(codings) or None
 
 
 def _timeline_link(timeline_url: str, patient_id: str) -> Link:
@@ -171,6 +208,7 @@ def _single_card(
     kb_version: str,
     issues: Sequence[object],
     timeline_url: str | None = None,
+    timeline_link: Link | None = None,
     authored_on: str | None = None,
     user_id: str | None = None,
     population_gaps: Sequence[PopulationGap] = (),
@@ -190,8 +228,8 @@ def _single_card(
     behavior = None
     if suggestions:
         behavior = SelectionBehavior.AT_MOST_ONE if single_choice else SelectionBehavior.ANY
-    if timeline_url:
-        links = [_timeline_link(timeline_url, patient_id), *(links or [])]
+    if timeline_link is not None:
+        links = [timeline_link, *(links or [])]
     notes = [g.text() for g in population_gaps if g.order_id in rec.order_ids]
     detail = recommendation_detail(
         rec,
@@ -217,17 +255,17 @@ def _summary_card(
     summary: Recommendation | None,
     *,
     hook_instance: str,
-    patient_id: str,
     kb_version: str,
     issues: Sequence[object],
     timeline_url: str | None = None,
+    timeline_link: Link | None = None,
     **_: Any,
 ) -> Card:
     """The one patient-view card when no rule recommends anything: the facts the service read,
     so that silence is never mistaken for "not checked"."""
-    links = [_timeline_link(timeline_url, patient_id)] if timeline_url else None
+    links = [timeline_link] if timeline_link is not None else None
     if summary is not None and summary.citations:
-        source, _links = _source_and_links(summary.citations[:1])
+        source = _build_source_and_links(summary.citations[:1])[0]
     else:
         source = Source(label="Sarcoma therapy-sequencing knowledge base")
     return Card(
@@ -248,13 +286,12 @@ def _unchecked_card(
     hook_instance: str,
     kb_version: str,
     issues: Sequence[object],
-    timeline_url: str | None = None,
-    patient_id: str,
+    timeline_link: Link | None = None,
     **_: Any,
 ) -> Card:
     """A draft order the mapping could not check, or whose dose is above the labelled maximum:
     never silence for an unchecked order."""
-    links = [_timeline_link(timeline_url, patient_id)] if timeline_url else None
+    links = [timeline_link] if timeline_link is not None else None
     if order.kind == "dose":
         return Card(
             uuid=_uuid(hook_instance, UNCHECKED_ID, "dose", order.reference),
@@ -282,13 +319,12 @@ def _population_gap_card(
     *,
     hook_instance: str,
     kb_version: str,
-    timeline_url: str | None = None,
-    patient_id: str,
+    timeline_link: Link | None = None,
     **_: Any,
 ) -> Card:
     """A drafted drug with label population rows, no other card about it, and no population
     data to check it against: never silence for a check that could not be made."""
-    links = [_timeline_link(timeline_url, patient_id)] if timeline_url else None
+    links = [timeline_link] if timeline_link is not None else None
     return Card(
         uuid=_uuid(hook_instance, POPULATION_GAP_ID, gap.order_id),
         summary=clip(
@@ -337,6 +373,7 @@ def render(
         "kb_version": kb_version,
         "issues": tuple(issues),
         "timeline_url": timeline_url,
+        "timeline_link": _timeline_link(timeline_url, patient_id) if timeline_url else None,
         "authored_on": authored_on,
         "user_id": user_id,
     }

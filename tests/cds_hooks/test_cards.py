@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rules"))
 
 from sarcoma_case_factory import build_patient
 
-from cds_hooks.cards import clip, render
+from cds_hooks.cards import CARD_NAMESPACE, _uuid, clip, render
 from rules import evaluate, load_kb
 
 KB = load_kb()
@@ -285,3 +288,42 @@ def test_no_requester_unless_the_user_is_a_practitioner(user_id: str | None) -> 
         a["resource"] for c in cards for s in c.get("suggestions", []) for a in s["actions"]
     ]
     assert resources and all("requester" not in r for r in resources)
+
+
+@given(st.lists(st.text(), min_size=1, max_size=5))
+def test_card_uuids_are_the_uuid5_of_their_name(parts: list[str]) -> None:
+    """Card and suggestion uuids stay the RFC 4122 name-based (SHA-1) uuids that feedback and
+    the card ledger have always used, for any text (non-ASCII included)."""
+    assert _uuid(*parts) == str(uuid.uuid5(CARD_NAMESPACE, "/".join(parts)))
+
+
+def test_cards_of_one_call_do_not_change_the_cards_of_another() -> None:
+    """Sources, links and override reasons are shared between calls (knowledge-base data):
+    a call's timeline link and patient never reach another call's cards."""
+    spec = {**D842V, "drafts": [{"drug": "imatinib", "mg": 400, "id": "mr-9"}]}
+    recs = evaluate(build_patient(spec), KB, AS_OF, "order-sign")
+    assert recs
+
+    def wire(patient_id: str, timeline_url: str | None) -> list[dict[str, Any]]:
+        cards = render(
+            recs,
+            hook="order-sign",
+            hook_instance="x",
+            patient_id=patient_id,
+            draft_orders={},
+            kb_version=KB.version,
+            timeline_url=timeline_url,
+        )
+        return [c.to_wire() for c in cards]
+
+    plain = wire("p1", None)
+    first = wire("p1", "https://cds.example.org/app/timeline/launch")
+    second = wire("p2", "https://cds.example.org/app/timeline/launch")
+    assert wire("p1", None) == plain
+    assert wire("p1", "https://cds.example.org/app/timeline/launch") == first
+    for cards, patient in ((first, "p1"), (second, "p2")):
+        smart = [[link for link in c["links"] if link["type"] == "smart"] for c in cards]
+        assert all(len(links) == 1 for links in smart)
+        assert all(links[0]["url"].endswith(f"?patient={patient}") for links in smart)
+    assert all(link["type"] != "smart" for c in plain for link in c.get("links", []))
+    assert all(c.get("overrideReasons") for c in plain)
