@@ -302,6 +302,29 @@ def _dose(
     return reading, dose, implausible
 
 
+def exposure_issues(
+    reading: DoseReading, implausible: str | None, identified: Identified, ref: str
+) -> list[MappingIssue]:
+    """The issues of a therapy exposure: its dose unreadable or implausible, its drug named
+    by name only."""
+    issues: list[MappingIssue] = (
+        [MappingIssue("unreadable-dose", ref, problem) for problem in reading.problems]
+        if reading.problems
+        else []
+    )
+    if implausible is not None:
+        issues.append(MappingIssue("implausible-dose", ref, implausible))
+    if identified.matched_by == "name":
+        issues.append(
+            MappingIssue(
+                "medication-matched-by-name",
+                ref,
+                f"medication identified as {identified.drug.agent.ingredient} by name, not by code",
+            )
+        )
+    return issues
+
+
 def map_medication(
     resource: Mapping[str, Any],
     identified: Identified,
@@ -362,21 +385,7 @@ def map_medication(
         )
     strength = identified.product.strength_mg if identified.product else None
     reading, dose, implausible = _dose(dosages, strength, drug.agent.ingredient, dose_memo)
-    issues: list[MappingIssue] = (
-        [MappingIssue("unreadable-dose", ref, problem) for problem in reading.problems]
-        if reading.problems
-        else []
-    )
-    if implausible is not None:
-        issues.append(MappingIssue("implausible-dose", ref, implausible))
-    if identified.matched_by == "name":
-        issues.append(
-            MappingIssue(
-                "medication-matched-by-name",
-                ref,
-                f"medication identified as {drug.agent.ingredient} by name, not by code",
-            )
-        )
+    issues = exposure_issues(reading, implausible, identified, ref)
     return (
         # Positional (see _FIELDS below): agent, status, source_ref, code, start, end,
         # stop_reason, stop_reason_code, dose, intent, is_draft, is_selected, order_id,
