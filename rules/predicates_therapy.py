@@ -109,21 +109,28 @@ def _exposure_lines(
                                                      a.max_mg_per_day)]  # fmt: skip
         if not matching:
             continue
-        progression_refs: tuple[str, ...] = ()
-        if line.ended_by is StopReason.PROGRESSION:
-            progression_refs = line.end_evidence
-        elif line.is_current:
-            progression_refs = _progression_after(ctx, line)
-        ok = {
-            "any": True,
-            "ongoing": line.is_current,
-            "ended": not line.is_current,
-            "progression": line.ended_by is StopReason.PROGRESSION or bool(progression_refs),
-            "failure": line.ended_by in (StopReason.PROGRESSION, StopReason.TOXICITY)
-            or bool(progression_refs),
-        }[a.outcome]
+        ok, progression_refs = _line_outcome(ctx, line, a.outcome)
         if ok:
             yield line, matching, progression_refs
+
+
+def _line_outcome(ctx: Context, line: LineOfTherapy, outcome: str) -> tuple[bool, tuple[str, ...]]:
+    """Whether the line's outcome fits ``outcome``, and the progression events that end it
+    (or, if ongoing, those since it started)."""
+    progression_refs: tuple[str, ...] = ()
+    if line.ended_by is StopReason.PROGRESSION:
+        progression_refs = line.end_evidence
+    elif line.is_current:
+        progression_refs = _progression_after(ctx, line)
+    ok = {
+        "any": True,
+        "ongoing": line.is_current,
+        "ended": not line.is_current,
+        "progression": line.ended_by is StopReason.PROGRESSION or bool(progression_refs),
+        "failure": line.ended_by in (StopReason.PROGRESSION, StopReason.TOXICITY)
+        or bool(progression_refs),
+    }[outcome]
+    return ok, progression_refs
 
 
 def _undated_exposures(ctx: Context, a: ExposureParams) -> Iterator[TherapyExposure]:
@@ -168,9 +175,19 @@ def exposure(ctx: Context, a: ExposureParams) -> Findings:
 
 @predicate_holds("exposure", ExposureParams)
 def exposure_holds(ctx: Context, a: ExposureParams) -> bool:
-    """``bool(exposure(ctx, a))``: a line yields at least one finding per matching exposure."""
-    if next(_exposure_lines(ctx, a), None) is not None:
-        return True
+    """``bool(exposure(ctx, a))``: a line yields at least one finding per matching exposure.
+    A line is read up to its first exposure to the drug at the dose (the cycles of a regimen
+    are dozens of orders), not to its end."""
+    for line in ctx.lines:
+        if (
+            any(
+                exposure_matches(ctx, a.drug, e)
+                and _within(mg_per_day(e), a.min_mg_per_day, a.max_mg_per_day)
+                for e in line.exposures
+            )
+            and _line_outcome(ctx, line, a.outcome)[0]
+        ):
+            return True
     if a.outcome not in {"any", "ongoing"}:
         return False
     return next(_undated_exposures(ctx, a), None) is not None
