@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rules"))
 
 from sarcoma_case_factory import build_patient
 
-from cds_hooks.cards import CARD_NAMESPACE, _uuid, clip, render
+from cds_hooks.card_ids import CARD_NAMESPACE, card_uuid
+from cds_hooks.cards import clip, render
 from rules import evaluate, load_kb
 
 KB = load_kb()
@@ -294,7 +295,7 @@ def test_no_requester_unless_the_user_is_a_practitioner(user_id: str | None) -> 
 def test_card_uuids_are_the_uuid5_of_their_name(parts: list[str]) -> None:
     """Card and suggestion uuids stay the RFC 4122 name-based (SHA-1) uuids that feedback and
     the card ledger have always used, for any text (non-ASCII included)."""
-    assert _uuid(*parts) == str(uuid.uuid5(CARD_NAMESPACE, "/".join(parts)))
+    assert card_uuid(*parts) == str(uuid.uuid5(CARD_NAMESPACE, "/".join(parts)))
 
 
 def test_cards_of_one_call_do_not_change_the_cards_of_another() -> None:
