@@ -144,6 +144,7 @@ class BatchSupport:
 
     def __init__(self) -> None:
         self._refused: set[str] = set()
+        self._plain_codes: set[str] = set()
 
     def allowed(self, base: str) -> bool:
         return base.rstrip("/") not in self._refused
@@ -153,6 +154,17 @@ class BatchSupport:
         if base not in self._refused and len(self._refused) < self.MAX_BASES:
             self._refused.add(base)
             log.info("fhir_batch_refused reason=%s", reason)
+
+    def bare_codes_allowed(self, base: str) -> bool:
+        """Whether searches may go in the batch with bare codes (:mod:`cds_hooks.bare_codes`):
+        not to a base that once left such an entry unanswered."""
+        return base.rstrip("/") not in self._plain_codes
+
+    def refuse_bare_codes(self, base: str) -> None:
+        base = base.rstrip("/")
+        if base not in self._plain_codes and len(self._plain_codes) < self.MAX_BASES:
+            self._plain_codes.add(base)
+            log.info("fhir_bare_codes_refused")
 
 
 class FhirClient:
@@ -259,6 +271,14 @@ class FhirClient:
             support.refuse(self._base, "not-a-batch-response")
             return None
         return [_entry_resource(entry) for entry in entries]
+
+    def bare_codes_allowed(self) -> bool:
+        support = self._batch_support
+        return support is not None and support.bare_codes_allowed(self._base)
+
+    def refuse_bare_codes(self) -> None:
+        if self._batch_support is not None:
+            self._batch_support.refuse_bare_codes(self._base)
 
     def read(self, relative: str) -> dict[str, Any]:
         deadline = time.monotonic() + self._config.timeout_s

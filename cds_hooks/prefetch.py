@@ -19,6 +19,7 @@ from functools import partial
 from itertools import pairwise
 from typing import Any
 
+from cds_hooks.bare_codes import Pairs, asked_for, bare_codes
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.fhir_client import FhirClient, FhirUnavailable, next_link
 from cds_hooks.registry import PrefetchSpec, render_template
@@ -195,16 +196,29 @@ def _fetch_all(client: FhirClient, queries: list[str], executor: Executor | None
     (those GETs, and the ``next`` pages of searches) are independent: they run concurrently,
     so that the wait is the slowest of them rather than the sum; each keeps its own time
     budget."""
-    firsts = client.batch(queries) if len(queries) > 1 else None
+    bare: list[tuple[str, Pairs] | None] = [None] * len(queries)
+    firsts = None
+    if len(queries) > 1:
+        # Searches by a list of system|code tokens go in the batch as bare codes, and their
+        # answer is kept to the codings asked for (cds_hooks.bare_codes): the same resources.
+        allowed = client.bare_codes_allowed()
+        bare = [bare_codes(query) if allowed else None for query in queries]
+        firsts = client.batch([b[0] if b else q for q, b in zip(queries, bare, strict=True)])
     jobs: list[tuple[Callable[[], Outcome], bool]] = []  # (job, whether it waits on the server)
     for i, query in enumerate(queries):
         first = firsts[i] if firsts is not None else None
         if first is None:
+            if firsts is not None and bare[i] is not None:
+                client.refuse_bare_codes()  # and the GET below asks with system|code
             jobs.append((partial(_fetch, client, query), True))
         elif "?" not in query:
             jobs.append((partial(_as_is, first), False))
         else:
-            jobs.append((partial(_complete, client, first), next_link(first) is not None))
+            asked = bare[i]
+            job = partial(
+                _complete, client, first, query.partition("?")[0], asked[1] if asked else None
+            )
+            jobs.append((job, next_link(first) is not None))
     if executor is not None and sum(waits for _, waits in jobs) > 1:
         pending = {i: executor.submit(job) for i, (job, waits) in enumerate(jobs) if waits}
         return [pending[i].result() if i in pending else job() for i, (job, _) in enumerate(jobs)]
@@ -215,13 +229,17 @@ def _as_is(resource: dict[str, Any]) -> Outcome:
     return resource
 
 
-def _complete(client: FhirClient, first: dict[str, Any]) -> Outcome:
+def _complete(
+    client: FhirClient, first: dict[str, Any], resource_type: str, pairs: Pairs | None
+) -> Outcome:
     """A search's first page from the batch, with its ``next`` pages (if any) read and merged
-    into one Bundle, as :meth:`FhirClient.search` gives it."""
+    into one Bundle, as :meth:`FhirClient.search` gives it; sent with bare codes, kept to the
+    ``(system, code)`` ``pairs`` it asked for."""
     try:
-        return client.complete_pages(first)
+        merged = client.complete_pages(first)
     except FhirUnavailable as exc:
         return exc
+    return asked_for(merged, resource_type, pairs) if pairs else merged
 
 
 def _fetch(client: FhirClient, query: str) -> Outcome:

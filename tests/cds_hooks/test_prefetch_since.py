@@ -26,6 +26,12 @@ class RecordingClient:
     def batch(self, queries: list[str]) -> None:
         return None  # a server that takes no batch: every key is read with its own GET
 
+    def bare_codes_allowed(self) -> bool:
+        return True  # offered, but the batch is not taken: the GETs ask with system|code
+
+    def refuse_bare_codes(self) -> None:
+        raise AssertionError("no batch entry was left unanswered")
+
 
 def test_own_population_search_asks_only_for_the_last_366_days():
     client = RecordingClient()
