@@ -214,6 +214,7 @@ class VerdictCache:
             True: (os.urandom(16), os.urandom(16)),
             False: (os.urandom(16), os.urandom(16)),
         }
+        self._json_prefixes = self._prefixes[True]
         #: key -> (verdict, whether the text is known to be under the bulk thresholds)
         self._entries: OrderedDict[tuple[int, int], tuple[Verdict, bool]] = OrderedDict()
         self._lock = threading.Lock()
@@ -241,21 +242,21 @@ class VerdictCache:
             return None
         return self._digest(data, is_json)
 
-    def text_key(self, json_text: bytes) -> tuple[int, int]:
-        """The key of a resource whose JSON text (``orjson.dumps``) is ``json_text``."""
-        return self._digest(json_text, True)
-
-    def known_small(self, key: tuple[int, int]) -> Verdict | None:
-        """The verdict stored under ``key`` (a hit) if its text is known to be under the bulk
-        thresholds of :func:`fhir_mapping.prune.is_bulky` (a pure function of the text, so
-        the caller need not count its braces again); else ``None`` (not counted)."""
+    def known_small(self, json_text: bytes) -> tuple[tuple[int, int], Verdict | None]:
+        """The key of a resource whose JSON text (``orjson.dumps``) is ``json_text``, and the
+        verdict stored under it (a hit) if that text is known to be under the bulk thresholds
+        of :func:`fhir_mapping.prune.is_bulky` (a pure function of the text, so the caller
+        need not count its braces again); else ``None`` (not counted). One call per resource
+        read: the key is :meth:`_digest`'s, written out here."""
+        first, second = self._json_prefixes
+        key = hash(first + json_text), hash(second + json_text)
         with self._lock:
             found = self._entries.get(key)
             if found is None or not found[1]:
-                return None
+                return key, None
             self._entries.move_to_end(key)
             self.hits += 1
-            return found[0]
+            return key, found[0]
 
     def verdict(
         self,
@@ -313,28 +314,49 @@ def check_resource(
     """Return a cleaned copy of ``raw`` ready to map, or ``None``, plus the issues found.
 
     ``ref``: ``reference_of(raw)`` when the caller has it; ``version_checked``: the caller
-    has found ``other_version(raw)`` to be ``None`` already (the medication path)."""
-    if ref is None:
-        ref = reference_of(raw)
-    rtype = as_str(raw.get("resourceType"))
-    if rtype is None:
-        return None, [MappingIssue("invalid-resource", ref, "resource without resourceType")]
-    version_issue = None if version_checked else other_version(raw)
-    if version_issue is not None:
-        return None, [version_issue]
+    has found ``other_version(raw)`` to be ``None`` already (the medication path).
+
+    The common case (a resource seen before, with nothing to report) is decided with one call
+    (:meth:`VerdictCache.known_small`) after the JSON text is written: the type and version
+    tests are inlined and the reference is only built when an issue needs it."""
+    rtype = raw.get("resourceType")
+    if not (type(rtype) is str or isinstance(rtype, str)) or not rtype.strip():
+        return None, [
+            MappingIssue(
+                "invalid-resource",
+                reference_of(raw) if ref is None else ref,
+                "resource without resourceType",
+            )
+        ]
+    if not (
+        version_checked
+        or (
+            type(rtype) is str
+            and rtype not in OTHER_VERSION_TYPES
+            and (
+                (markers := OTHER_VERSION_ELEMENTS.get(rtype)) is None
+                or raw.keys().isdisjoint(markers)
+            )
+        )
+    ):
+        # (other_version's common case, inlined above)
+        version_issue = other_version(raw)
+        if version_issue is not None:
+            return None, [version_issue]
     try:
         # Written once: the bulk test and the verdict's key both read it.
         json_text: bytes | None = orjson.dumps(raw)
     except (TypeError, orjson.JSONEncodeError):
         json_text = None
     if json_text is None:
-        return _check(raw, ref, VERDICTS.verdict(raw))
-    key = VERDICTS.text_key(json_text)
+        return _check(raw, reference_of(raw) if ref is None else ref, VERDICTS.verdict(raw))
     # A resource seen before (the EHR re-sends the same ones call after call): its verdict,
     # and that its text is under the bulk thresholds, without counting its braces again.
-    known = VERDICTS.known_small(key)
+    key, known = VERDICTS.known_small(json_text)
     if known is _CONFORMANT:
         return dict(raw), []  # what _check makes of it, without the call
+    if ref is None:
+        ref = reference_of(raw)
     if known is not None:
         return _check(raw, ref, known)
     if not prune.is_bulky(json_text):
