@@ -239,8 +239,11 @@ def sift(
     lab search), so the common shape is decided here with subscripts and per-call memos, no
     call per resource: codings (JSON objects in a list) whose ``code`` is none the mapping
     reads, or a special-population code with the exact LOINC system, and no GIST risk wording
-    in the ``text`` or a ``display``. Any other shape or content (a missing ``code``, a code
-    the mapping reads, wording, a value of another JSON type) is left to :func:`route`: the
+    in the ``text`` or a ``display``; a code the mapping reads (genomic, status, histology,
+    staging) makes it :data:`CODED` unless a later coding makes it a population Observation.
+    Any other shape or content (a missing ``code``, the tumour-size code, a population code
+    in another spelling of the LOINC system, wording, a value of another JSON type) is left to
+    :func:`route`: the
     fast path only ever answers what :func:`route` answers (``tests/fhir_mapping/test_sift.py``).
     The CPU budget is checked before every :data:`fhir_mapping.budget.EVERY` th resource
     (the clock read each time).
@@ -266,15 +269,20 @@ def sift(
                 if "text" in concept and concept["text"] not in unworded:
                     _worded(concept["text"], unworded)
                 found = None
+                relevant = False
                 for coding in concept["coding"]:
                     value = coding["code"]
                     if value not in untagged:
                         tag = tagged[value] if value in tagged else _tag_of(value, tagged, untagged)
                         if tag is not None:
-                            if tag[0] is None or coding.get("system") != loinc:
-                                raise _Undecided
-                            found = tag[0]
-                            break
+                            if tag[0] is not None:
+                                if coding.get("system") != loinc:
+                                    raise _Undecided
+                                found = tag[0]
+                                break
+                            if tag[1]:
+                                raise _Undecided  # the tumour-size code: route reads its system
+                            relevant = True  # a code the mapping reads, whatever its system
                     display = coding.get("display")
                     if display not in unworded:
                         _worded(display, unworded)
@@ -293,6 +301,8 @@ def sift(
                 continue
             if found is not None:
                 population.append((raw, found))
+            elif relevant:
+                kept.append((raw, CODED))
             elif (
                 "valueString" in raw
                 or "valueCodeableConcept" in raw

@@ -53,7 +53,9 @@ CODING = st.fixed_dictionaries(
 LAB_CODING = st.fixed_dictionaries(
     {
         "system": st.just(LOINC),
-        "code": st.sampled_from(["2160-0", "718-7", "1742-6", "1975-2", "21889-1"]),
+        "code": st.sampled_from(
+            ["2160-0", "718-7", "1742-6", "1975-2", "21889-1", "69548-6", "53041-0", "21908-9"]
+        ),
         "display": st.sampled_from(["Creatinine", "ALT", "Tumor size", "risk", "AFIP"]),
     }
 )
@@ -112,3 +114,31 @@ def test_a_broad_lab_feed_is_routed_without_calling_route(monkeypatch: pytest.Mo
     assert identities((kept, population, risk_factors)) == identities(expected)
     assert kept == [] and risk_factors == []
     assert [kind for _, kind in population] == ["alt"] * 10
+
+
+def test_genomic_observations_are_kept_as_coded_without_calling_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A panel's variant assessments (a code the mapping reads, the exact LOINC system): CODED,
+    # as route() says, without calling it; a population code after it still wins.
+    def variant(index: int, *extra: dict[str, Any]) -> dict[str, Any]:
+        coding = [{"system": LOINC, "code": "69548-6", "display": "Genetic variant assessment"}]
+        return {
+            "resourceType": "Observation",
+            "id": f"gen-{index}",
+            "code": {"coding": [*coding, *extra]},
+            "component": [],
+        }
+
+    panel = [variant(i) for i in range(12)]
+    panel.append(variant(12, {"system": LOINC, "code": "1742-6", "display": "ALT"}))
+    expected = reference_sift(panel)
+
+    def no_route(*args: Any) -> Any:
+        raise AssertionError("route() called for a genomic Observation")
+
+    monkeypatch.setattr(prefilter, "route", no_route)
+    sifted = prefilter.sift(panel)
+    assert identities(sifted) == identities(expected)
+    assert [outcome for _, outcome in sifted[0]] == [prefilter.CODED] * 12
+    assert [kind for _, kind in sifted[1]] == ["alt"]
