@@ -84,39 +84,41 @@ def map_prefetch(
     # never validated; the others are classified once. MolecularConsequence observations are read
     # here and only here (pattern C needs them when mapping variants): the main pass skips them,
     # so each of their issues is reported once, and one about another patient is not folded.
-    todo: list[tuple[Mapping[str, Any], bool, str | None]] = []
+    # (raw, its type as the main pass reads it, coded, genomic kind) in input order.
+    todo: list[tuple[Mapping[str, Any], str, bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
     medication_names: dict[str, bool] = {}  # medication_filter's per-call memo
     kept, population_observations, risk_factors = prefilter.sift(collected.resources)
     # The CPU budget is checked every EVERY resources (the clock read each time), as often as
     # a checkpoint per resource reads it, without a call per resource (so does sift).
     not_observation, text_only = prefilter.NOT_OBSERVATION, prefilter.TEXT_ONLY
-    for position, (raw, screened) in enumerate(kept):
-        if not position % EVERY:
-            checkpoint(now=True)
-        if screened == not_observation:
-            rtype = raw.get("resourceType")
-            if (
-                isinstance(rtype, str)
-                and rtype in medications.MEDICATION_TYPES
-                and not medication_filter.may_matter(raw, medication_names)
-            ):
-                continue  # a medication no table names (supportive care): nothing to read
-            todo.append((raw, False, None))
-            continue
-        if screened == text_only:
-            todo.append((raw, False, None))
-            continue
-        kind = genomics.classify(raw)
-        if kind != genomics.KIND_CONSEQUENCE:
-            todo.append((raw, True, kind))
-            continue
-        if builder._other_patient(raw):
-            continue
-        cleaned = builder._checked(raw)
-        if cleaned is not None:
-            for target, codes in implications.consequence_targets(cleaned).items():
-                consequences.setdefault(target, set()).update(codes)
+    medication_types, may_matter = medications.MEDICATION_TYPES, medication_filter.may_matter
+    classify, consequence = genomics.classify, genomics.KIND_CONSEQUENCE
+    for start in range(0, len(kept), EVERY):
+        checkpoint(now=True)
+        for raw, screened in kept[start : start + EVERY]:
+            if screened == not_observation:
+                rtype = raw.get("resourceType")
+                if type(rtype) is str or isinstance(rtype, str):
+                    if rtype in medication_types and not may_matter(raw, medication_names):
+                        continue  # a medication no table names (supportive care): nothing to read
+                    todo.append((raw, rtype if rtype.strip() else "(none)", False, None))
+                else:
+                    todo.append((raw, "(none)", False, None))
+                continue
+            if screened == text_only:
+                todo.append((raw, "Observation", False, None))
+                continue
+            kind = classify(raw)
+            if kind != consequence:
+                todo.append((raw, "Observation", True, kind))
+                continue
+            if builder._other_patient(raw):
+                continue
+            cleaned = builder._checked(raw)
+            if cleaned is not None:
+                for target, codes in implications.consequence_targets(cleaned).items():
+                    consequences.setdefault(target, set()).update(codes)
     # derivedFrom may be relative ("Observation/x"), absolute, or a bare id.
     normalised: dict[str, set[str]] = {}
     for target, codes in consequences.items():
@@ -125,33 +127,30 @@ def map_prefetch(
         normalised.setdefault(key, set()).update(codes)
 
     ignored: Counter[str] = Counter()
-    for position, (raw, coded, kind) in enumerate(todo):
-        if not position % EVERY:
-            checkpoint(now=True)
-        rtype = as_str(raw.get("resourceType")) or "(none)"
-        if rtype == "Patient":
-            builder.patient(raw)
-        elif rtype == "Condition":
-            builder.condition(raw)
-        elif rtype == "Procedure":
-            builder.procedure(raw)
-        elif rtype == "DiagnosticReport":
-            builder.report(raw)
-        elif rtype == "Specimen":
-            builder.specimen(raw)
-        elif rtype == "AllergyIntolerance":
-            builder.allergy_intolerance(raw)
-        elif rtype == "Observation":
-            builder.observation(raw, normalised, coded=coded, kind=kind)
-        elif rtype in medications.MEDICATION_TYPES:
-            reference = reference_of(raw)
-            if reference in draft_refs:
-                continue  # the hook's draft copy wins
-            builder.medication(raw, ref=reference)
-        elif rtype in OTHER_VERSION_TYPES:
-            builder._checked(raw)
-        elif rtype not in _KNOWN_TYPES and rtype not in _QUIET_TYPES:
-            ignored[rtype] += 1
+    by_type = {
+        "Patient": builder.patient,
+        "Condition": builder.condition,
+        "Procedure": builder.procedure,
+        "DiagnosticReport": builder.report,
+        "Specimen": builder.specimen,
+        "AllergyIntolerance": builder.allergy_intolerance,
+    }
+    for start in range(0, len(todo), EVERY):
+        checkpoint(now=True)
+        for raw, rtype, coded, kind in todo[start : start + EVERY]:
+            if rtype == "Observation":
+                builder.observation(raw, normalised, coded=coded, kind=kind)
+            elif rtype in medication_types:
+                reference = reference_of(raw)
+                if reference in draft_refs:
+                    continue  # the hook's draft copy wins
+                builder.medication(raw, ref=reference)
+            elif (method := by_type.get(rtype)) is not None:
+                method(raw)
+            elif rtype in OTHER_VERSION_TYPES:
+                builder._checked(raw)
+            elif rtype not in _KNOWN_TYPES and rtype not in _QUIET_TYPES:
+                ignored[rtype] += 1
     for raw, risk_kind in risk_factors:
         checkpoint()
         builder.gist_risk_factor(raw, risk_kind)
