@@ -71,6 +71,8 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
     def __init__(self, collected: Collected, patient_id: str | None) -> None:
         self.collected = collected
         self.patient_id = patient_id
+        #: ``Patient/<patient_id>``, the subject reference of the common resource.
+        self.own_subject = None if patient_id is None else f"Patient/{patient_id}"
         self.issues: list[MappingIssue] = list(collected.issues)
         self.diagnoses: list[Diagnosis] = []
         self.biomarkers: list[Biomarker] = []
@@ -113,9 +115,12 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         if self.patient_id is None:
             return False
         holder = raw.get("subject") or raw.get("patient")
-        subject = as_str((holder if type(holder) is dict else as_dict(holder)).get("reference"))
-        if subject is None or subject == f"Patient/{self.patient_id}":
+        subject = (holder if type(holder) is dict else as_dict(holder)).get("reference")
+        if subject == self.own_subject:
             return False  # the common case: the context's patient, without the split below
+        subject = as_str(subject)
+        if subject is None:
+            return False
         if "/" not in subject:
             return False
         parts = subject.rstrip("/").split("/")
@@ -149,6 +154,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             return
         if self.patient_id is None:
             self.patient_id = rid
+            self.own_subject = None if rid is None else f"Patient/{rid}"
         self.birth_date = parse_date(cleaned.get("birthDate"))
 
     def _hereditary_condition(self, raw: Mapping[str, Any]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -60,6 +60,7 @@ _PRESENT, _ABSENT, _INDETERMINATE = (
     ResultValue.INDETERMINATE,
 )
 _SOMATIC, _GERMLINE = GenomicSource.SOMATIC, GenomicSource.GERMLINE
+_UNKNOWN_SOURCE = GenomicSource.UNKNOWN
 #: The code systems a component is keyed in (:func:`component_key`).
 _KEY_SYSTEMS = frozenset({LOINC, TBD, MII_BIOMARKER})
 
@@ -215,22 +216,38 @@ def exon_from_text(values: Iterable[str]) -> int | None:
     return exons.pop() if len(exons) == 1 else None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class VariantParts:
-    genes: list[Gene] = field(default_factory=list)
-    five_prime: Gene | None = None
-    three_prime: Gene | None = None
-    hgvs_c: str | None = None
-    hgvs_p: str | None = None
-    hgvs_g: str | None = None
-    so_codes: set[str] = field(default_factory=set)
-    source: GenomicSource = GenomicSource.UNKNOWN
-    texts: list[str] = field(default_factory=list)
-    exon_values: list[str] = field(default_factory=list)
-    vaf: Decimal | None = None
+    """What :func:`collect_parts` read from the components (one per genomic Observation)."""
+
+    genes: list[Gene]
+    five_prime: Gene | None
+    three_prime: Gene | None
+    hgvs_c: str | None
+    hgvs_p: str | None
+    hgvs_g: str | None
+    so_codes: set[str]
+    source: GenomicSource
+    texts: list[str]
+    exon_values: list[str]
+    vaf: Decimal | None
     #: ranges examined (51959-5) and the genomic reference sequence (48013-7) they are on
-    ranges: list[tuple[int, int]] = field(default_factory=list)
-    accession: str | None = None
+    ranges: list[tuple[int, int]]
+    accession: str | None
+
+    def __init__(self) -> None:
+        # Written out: the dataclass __init__ with default factories costs twice as much, once
+        # per genomic Observation.
+        self.genes = []
+        self.five_prime = self.three_prime = None
+        self.hgvs_c = self.hgvs_p = self.hgvs_g = None
+        self.so_codes = set()
+        self.source = _UNKNOWN_SOURCE
+        self.texts = []
+        self.exon_values = []
+        self.vaf = None
+        self.ranges = []
+        self.accession = None
 
 
 def collect_parts(
