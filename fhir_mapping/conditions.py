@@ -68,7 +68,7 @@ def is_candidate(raw: Mapping[str, Any]) -> bool:
             histology.from_code(code) is not None or code.system == ICDO3
         ):
             return True
-    return any(histology.SARCOMA_HINT.search(t) for t in _texts(raw))
+    return any(histology.hints_sarcoma(t) for t in _texts(raw))
 
 
 def status_code(concept: Any, system: str) -> str | None:
