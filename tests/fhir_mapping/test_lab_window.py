@@ -59,7 +59,7 @@ def both(*observations: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def read_by_rules(result: Any, kind: LabKind, window: int) -> Any:
-    context = SimpleNamespace(patient=result.patient, as_of=AS_OF)
+    context = SimpleNamespace(patient=result.patient, as_of=AS_OF, derived={})
     found = latest_lab(context, kind, window)  # type: ignore[arg-type]
     return (
         None
