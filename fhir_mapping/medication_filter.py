@@ -33,21 +33,12 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from fhir_mapping.name_scan import ASCII_WORDS
 from fhir_mapping.parse import OTHER_VERSION_ELEMENTS
 from fhir_mapping.products import product_table
 from fhir_mapping.tables import drug_table
 
 _WORD = re.compile(r"\w+")
-#: For ASCII text, where ``\w`` is ``[A-Za-z0-9_]``: every other byte becomes a space and
-#: letters lower case, so that ``bytes.split`` gives the words ``_WORD`` finds, lower-cased
-#: (about a third of the cost of the regular expression on short drug names).
-_ASCII_WORDS = (
-    bytes(
-        (c | 0x20) if chr(c).isalpha() else c if (chr(c).isdigit() or c == 0x5F) else 0x20
-        for c in range(128)
-    )
-    + b" " * 128
-)
 _CANCER_PROFILE = "mcode-cancer-related-medication-request"
 _REFERENCE = frozenset({"medicationReference"})
 #: Per resource type: ``medicationReference`` and the elements of another FHIR version.
@@ -104,7 +95,8 @@ def _text_may_name(text: Any, vocab: Vocabulary) -> bool:
     if not vocab.words_complete:
         return True
     if text.isascii():
-        words = text.encode("ascii").translate(_ASCII_WORDS).split()
+        # The same words as _WORD, lower-cased (about a third of the regular expression's cost).
+        words = text.encode("ascii").translate(ASCII_WORDS).split()
         return not vocab.ascii_first_words.isdisjoint(words)
     return not vocab.first_words.isdisjoint(_WORD.findall(text.lower()))
 

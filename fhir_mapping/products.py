@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from fhir_mapping.name_scan import NameScanner
 from fhir_mapping.tables import Drug, drug_table
 
 
@@ -51,12 +52,17 @@ class ProductTable:
     brand_pattern: re.Pattern[str] | None
     by_brand: Mapping[str, str]  # lower-case brand -> ingredient
     dose_limits: Mapping[str, DoseLimit] = field(default_factory=dict)
+    #: The brands ``brand_pattern`` matches, found without it in ASCII text.
+    scanner: NameScanner | None = None
 
     def match_brand(self, text: str) -> str | None:
         """The ingredient whose brand appears as whole words in ``text`` (unique match only)."""
         if self.brand_pattern is None:
             return None
-        found = {self.by_brand[m.group(0).lower()] for m in self.brand_pattern.finditer(text)}
+        names = None if self.scanner is None else self.scanner.names_in(text)
+        if names is None:
+            names = [m.group(0).lower() for m in self.brand_pattern.finditer(text)]
+        found = {self.by_brand[name] for name in names}
         return next(iter(found)) if len(found) == 1 else None
 
     def clinical_drug(self, ingredient: str, strength_mg: Decimal) -> Product | None:
@@ -113,6 +119,7 @@ def product_table() -> ProductTable:
         for name in row["names"]:
             by_brand[str(name).lower()] = str(ingredient)
     pattern = None
+    alternatives: list[str] = []
     if by_brand:
         alternatives = sorted(by_brand, key=len, reverse=True)
         pattern = re.compile(
@@ -136,7 +143,7 @@ def product_table() -> ProductTable:
             min_cycle_days=int(cycle) if cycle is not None else None,
             bsa_ceiling_m2=number("bsa_ceiling_m2") or Decimal("2.6"),
         )
-    return ProductTable(by_rxnorm, pattern, by_brand, limits)
+    return ProductTable(by_rxnorm, pattern, by_brand, limits, NameScanner(alternatives))
 
 
 def drug_of(ingredient: str) -> Drug | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from fhir_mapping.name_scan import NameScanner
 from rules.interactions import InteractionClass
 from rules.patient import (
     Agent,
@@ -67,12 +68,17 @@ class DrugTable:
     by_name: Mapping[str, Drug]
     #: First word of every name: a cheap necessary condition before the big regex runs.
     first_words: frozenset[str] = frozenset()
+    #: The names ``name_pattern`` matches, found without it in ASCII text.
+    scanner: NameScanner | None = None
 
     def match_name(self, text: str) -> Drug | None:
         """The drug whose name or brand appears as whole words in ``text`` (unique match only)."""
-        if self.first_words and self.first_words.isdisjoint(_WORD.findall(text.lower())):
-            return None
-        found = {self.by_name[m.group(0).lower()] for m in self.name_pattern.finditer(text)}
+        names = None if self.scanner is None else self.scanner.names_in(text)
+        if names is None:
+            if self.first_words and self.first_words.isdisjoint(_WORD.findall(text.lower())):
+                return None
+            names = [m.group(0).lower() for m in self.name_pattern.finditer(text)]
+        found = {self.by_name[name] for name in names}
         hits = {d.agent.ingredient for d in found}
         if len(hits) == 1:
             return next(iter(found))
@@ -130,7 +136,9 @@ def drug_table() -> DrugTable:
     first_words = frozenset(
         _WORD.findall(name.lower())[0] for name in by_name if _WORD.search(name)
     )
-    return DrugTable(tuple(drugs), by_rxnorm, by_atc, pattern, by_name, first_words)
+    return DrugTable(
+        tuple(drugs), by_rxnorm, by_atc, pattern, by_name, first_words, NameScanner(alternatives)
+    )
 
 
 # --- genes ---------------------------------------------------------------------------------------
