@@ -41,8 +41,8 @@ class OrderMapping:
     #: Dose read and checked per distinct dosage (JSON text), for one call.
     dose_memo: medications.DoseMemo
     patient_id: str | None
-    #: ``(patient_id, "Patient/<patient_id>")`` for the last patient id read.
-    _subject: tuple[str | None, str] = (None, "")
+    #: ``Patient/<patient_id>`` (the builder keeps it with ``patient_id``).
+    own_subject: str | None
 
     def _checked(
         self, raw: Mapping[str, Any], *, ref: str | None = None, version_checked: bool = False
@@ -101,12 +101,9 @@ class OrderMapping:
         identified = self._identify([concept])
         if identified is None:
             return _GENERAL
-        patient_id = self.patient_id
-        if patient_id is not None:
+        if self.patient_id is not None:
             subject = raw.get("subject")
-            if self._subject[0] != patient_id:
-                self._subject = (patient_id, f"Patient/{patient_id}")
-            if type(subject) is not dict or subject.get("reference") != self._subject[1]:
+            if type(subject) is not dict or subject.get("reference") != self.own_subject:
                 return _GENERAL  # (_other_patient's common case only)
         cleaned, issues = check_resource(raw, ref=ref, version_checked=True)
         if issues:
