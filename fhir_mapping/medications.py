@@ -1,12 +1,12 @@
 """MedicationRequest / MedicationStatement (and hook draft orders) -> TherapyExposure, CoMedication.
 
 The medication is identified by RxNorm (ingredient or verified clinical-drug code), ATC (current
-or pre-2022), then by name/brand as a fallback. Unrecognised medications are not mapped.
+or pre-2022), then by name/brand as a fallback. Unrecognised medications are not mapped. An
+order's status, stop reason and intent are read by :mod:`fhir_mapping.order_status`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -17,15 +17,6 @@ import orjson
 from fhir_mapping.codes import (
     ATC,
     RXNORM,
-    SCT_ADJUVANT,
-    SCT_COMPLETED_STOP,
-    SCT_CURATIVE,
-    SCT_NEOADJUVANT,
-    SCT_OTHER_STOPS,
-    SCT_PALLIATIVE,
-    SCT_PROGRESSION_STOP,
-    SCT_TOXICITY_STOP,
-    SNOMED,
     as_dict,
     as_list,
     as_str,
@@ -36,18 +27,24 @@ from fhir_mapping.codes import (
 from fhir_mapping.dates import parse_date, period_end, period_start
 from fhir_mapping.doses import DoseReading, check_plausible, read_dose
 from fhir_mapping.issues import MappingIssue
+from fhir_mapping.order_status import (
+    COMPLETED,
+    REQUEST_STATUS,
+    STATEMENT_STATUS,
+    STOPPED,
+    intent_of_order,
+    stop_reason_of,
+)
 from fhir_mapping.products import Product, drug_of, product_table
 from fhir_mapping.tables import Drug, drug_table
-from fhir_mapping.tolerance_text import note_text, says_not_tolerated
+from fhir_mapping.tolerance_text import note_text
 from rules.patient import (
     Code,
     CoMedication,
     Dose,
     PartialDate,
-    StopReason,
     TherapyExposure,
     TherapyStatus,
-    TreatmentIntent,
 )
 
 MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
@@ -145,119 +142,6 @@ def identify(concepts: list[Any]) -> Identified | None:
     return None
 
 
-# --- status --------------------------------------------------------------------------------------
-
-_REQUEST_STATUS = {
-    "active": TherapyStatus.ACTIVE,
-    "on-hold": TherapyStatus.ON_HOLD,
-    "cancelled": TherapyStatus.CANCELLED,
-    "completed": TherapyStatus.COMPLETED,
-    "stopped": TherapyStatus.STOPPED,
-    "draft": TherapyStatus.DRAFT,
-    "unknown": TherapyStatus.UNKNOWN,
-}
-_STATEMENT_STATUS = {
-    "active": TherapyStatus.ACTIVE,
-    "on-hold": TherapyStatus.ON_HOLD,
-    "completed": TherapyStatus.COMPLETED,
-    "stopped": TherapyStatus.STOPPED,
-    "intended": TherapyStatus.UNKNOWN,
-    "unknown": TherapyStatus.UNKNOWN,
-}
-
-
-# Enum members read once: on Python 3.11 every ``TherapyStatus.X`` load goes through
-# EnumType.__getattr__'s hook (~650 instructions), and this runs for every order.
-_STOPPED, _COMPLETED = TherapyStatus.STOPPED, TherapyStatus.COMPLETED
-_REASON_COMPLETED, _REASON_UNKNOWN = StopReason.COMPLETED, StopReason.UNKNOWN
-
-
-def _stop_reason(
-    status: TherapyStatus, reasons: list[Any]
-) -> tuple[StopReason | None, Code | None]:
-    if status is not _STOPPED and status is not _COMPLETED:
-        return None, None
-    if not any(reasons):  # no reason given (every cycle order but the last)
-        return (_REASON_COMPLETED if status is _COMPLETED else _REASON_UNKNOWN), None
-    for concept in reasons:
-        for code in concept_codes(concept):
-            if code.system != SNOMED:
-                continue
-            if code.code == SCT_PROGRESSION_STOP:
-                return StopReason.PROGRESSION, code
-            if code.code == SCT_TOXICITY_STOP:
-                return StopReason.TOXICITY, code
-            if code.code == SCT_COMPLETED_STOP:
-                return StopReason.COMPLETED, code
-            if code.code in SCT_OTHER_STOPS:
-                return StopReason.OTHER, code
-    # No coded reason: the words of the reason ("not tolerated", "grade 3 diarrhoea") still
-    # say the drug was stopped for toxicity (read liberally; progression is never read from text).
-    for concept in reasons:
-        texts = [concept_text(concept), *(c.display for c in concept_codes(concept))]
-        if any(says_not_tolerated(t) for t in texts):
-            return StopReason.TOXICITY, None
-    if status is TherapyStatus.COMPLETED:
-        return StopReason.COMPLETED, None
-    return StopReason.UNKNOWN, None
-
-
-_INTENT_CODES = {
-    SCT_CURATIVE: TreatmentIntent.CURATIVE,
-    SCT_PALLIATIVE: TreatmentIntent.PALLIATIVE,
-    SCT_ADJUVANT: TreatmentIntent.ADJUVANT,
-    SCT_NEOADJUVANT: TreatmentIntent.NEOADJUVANT,
-}
-_INTENT_WORDS = (
-    (re.compile(r"\bneo-?\s?adjuvant\b", re.IGNORECASE), TreatmentIntent.NEOADJUVANT),
-    (re.compile(r"\badjuvant\b", re.IGNORECASE), TreatmentIntent.ADJUVANT),
-    (re.compile(r"\bpalliative\b", re.IGNORECASE), TreatmentIntent.PALLIATIVE),
-)
-
-
-def _intent_of(concept: Any) -> TreatmentIntent | None:
-    for code in concept_codes(concept):
-        if code.system == SNOMED and code.code in _INTENT_CODES:
-            return _INTENT_CODES[code.code]
-    texts = [concept_text(concept), *(c.display for c in concept_codes(concept))]
-    for text in texts:
-        for pattern, intent in _INTENT_WORDS:
-            if text and pattern.search(text):
-                return intent
-    return None
-
-
-_INTENT_ELEMENTS = frozenset({"extension", "courseOfTherapyType", "reasonCode", "reasonReference"})
-
-
-def _intent(resource: Mapping[str, Any]) -> TreatmentIntent | None:
-    """Treatment intent: the mCODE treatment-intent extension (any url naming "intent"), then
-    ``courseOfTherapyType``, then the wording of ``reasonCode`` / ``reasonReference.display``."""
-    if resource.keys().isdisjoint(_INTENT_ELEMENTS):  # (looks up the four names)
-        return None  # none of them: most orders
-    for ext in as_list(resource.get("extension")):
-        ext_map = as_dict(ext)
-        if "intent" not in (as_str(ext_map.get("url")) or "").lower():
-            continue
-        found = _intent_of(ext_map.get("valueCodeableConcept"))
-        if found is not None:
-            return found
-    found = _intent_of(resource.get("courseOfTherapyType"))
-    if found is not None:
-        return found
-    for concept in as_list(resource.get("reasonCode")):
-        found = _intent_of(concept)
-        if found is not None:
-            return found
-    for reference in as_list(resource.get("reasonReference")):
-        display = as_str(as_dict(reference).get("display"))
-        if display:
-            found = _intent_of({"text": display})
-            if found is not None:
-                return found
-    return None
-
-
 def _dates(resource: Mapping[str, Any]) -> tuple[PartialDate | None, PartialDate | None]:
     if resource.get("resourceType") == "MedicationStatement":
         start = parse_date(resource.get("effectiveDateTime")) or period_start(
@@ -341,7 +225,7 @@ def map_medication(
         ref = reference_of(resource)
     rtype = as_str(resource.get("resourceType"))
     raw_status = as_str(resource.get("status")) or "unknown"
-    table = _STATEMENT_STATUS if rtype == "MedicationStatement" else _REQUEST_STATUS
+    table = STATEMENT_STATUS if rtype == "MedicationStatement" else REQUEST_STATUS
     if raw_status in ("entered-in-error", "not-taken"):
         return None, []
     status = table.get(raw_status)
@@ -349,14 +233,14 @@ def map_medication(
         return None, [MappingIssue("invalid-resource", ref, "unrecognised status; skipped")]
     if is_draft:
         status = TherapyStatus.DRAFT if status is TherapyStatus.UNKNOWN else status
-    if status is _STOPPED or status is _COMPLETED:
+    if status is STOPPED or status is COMPLETED:
         reasons = (
             as_list(resource.get("statusReason"))
             if rtype == "MedicationStatement"
             else [resource.get("statusReason")]
         )
-        stop_reason, stop_code = _stop_reason(status, reasons)
-    else:  # (what _stop_reason answers for any other status, without the call)
+        stop_reason, stop_code = stop_reason_of(status, reasons)
+    else:  # (what stop_reason_of answers for any other status, without the call)
         stop_reason = stop_code = None
     start, end = _dates(resource)
     drug = identified.drug
@@ -400,7 +284,7 @@ def map_medication(
             stop_reason,
             stop_code,
             dose,
-            _intent(resource),
+            intent_of_order(resource),
             is_draft,
             is_selected,
             order_id,

@@ -15,20 +15,16 @@ from typing import Any
 
 from fhir_mapping.dates import parse_date
 from fhir_mapping.issues import MappingIssue
-from fhir_mapping.medications import (
-    _COMPLETED,
-    _INTENT_ELEMENTS,
-    _REASON_COMPLETED,
-    _REASON_UNKNOWN,
-    _REQUEST_STATUS,
-    _STOPPED,
-    DoseMemo,
-    Identified,
-    _dates,
-    _dose,
-    _intent,
-    _stop_reason,
-    exposure_issues,
+from fhir_mapping.medications import DoseMemo, Identified, _dates, _dose, exposure_issues
+from fhir_mapping.order_status import (
+    COMPLETED,
+    INTENT_ELEMENTS,
+    REASON_COMPLETED,
+    REASON_UNKNOWN,
+    REQUEST_STATUS,
+    STOPPED,
+    intent_of_order,
+    stop_reason_of,
 )
 from fhir_mapping.tolerance_text import note_text
 from rules.patient import Code, CoMedication, PartialDate, StopReason, TherapyExposure
@@ -68,17 +64,17 @@ def map_plain_request(
     prefetch MedicationRequest (not a draft) whose ``status`` is one of the request statuses;
     ``(None, [])`` for any other ``status`` (for ``map_medication`` to read)."""
     raw_status = resource.get("status")
-    status = _REQUEST_STATUS.get(raw_status) if type(raw_status) is str else None
+    status = REQUEST_STATUS.get(raw_status) if type(raw_status) is str else None
     if status is None:
         return None, []
     stop_reason: StopReason | None = None
     stop_code: Code | None = None
-    if status is _STOPPED or status is _COMPLETED:
+    if status is STOPPED or status is COMPLETED:
         reason = resource.get("statusReason")
-        if reason is None:  # (what _stop_reason answers for no reason, without the call)
-            stop_reason = _REASON_COMPLETED if status is _COMPLETED else _REASON_UNKNOWN
+        if reason is None:  # (what stop_reason_of answers for no reason, without the call)
+            stop_reason = REASON_COMPLETED if status is COMPLETED else REASON_UNKNOWN
         else:
-            stop_reason, stop_code = _stop_reason(status, [reason])
+            stop_reason, stop_code = stop_reason_of(status, [reason])
     dosages = resource.get("dosageInstruction")
     start, end = _request_dates(resource, dosages)
     drug = identified.drug
@@ -118,7 +114,7 @@ def map_plain_request(
             stop_reason,
             stop_code,
             dose,
-            None if resource.keys().isdisjoint(_INTENT_ELEMENTS) else _intent(resource),
+            None if resource.keys().isdisjoint(INTENT_ELEMENTS) else intent_of_order(resource),
             False,
             False,
             None,
