@@ -36,6 +36,7 @@ from fhir_mapping.dates import effective_date, parse_date
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.orders import OrderMapping
 from fhir_mapping.parse import check_resource
+from fhir_mapping.plain_variants import map_plain_variant
 from fhir_mapping.population_builder import PopulationMapping
 from fhir_mapping.staging import map_staging_observation, staging_kind
 from rules.extent import ExtentFact
@@ -299,7 +300,10 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             self.issues.extend(issues)
             return
         if kind == genomics.KIND_VARIANT:
-            found, issues = genomics.map_variant(cleaned, consequences, ref, self.genomic_dates)
+            # The common shape in fewer steps (fhir_mapping.plain_variants), else the general path.
+            found, issues = map_plain_variant(
+                cleaned, consequences, ref, self.genomic_dates
+            ) or genomics.map_variant(cleaned, consequences, ref, self.genomic_dates)
         else:
             found, issues = genomics.map_single_test(cleaned)
         if issues:

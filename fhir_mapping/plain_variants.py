@@ -1,0 +1,155 @@
+"""The common genomic variant Observation, mapped in fewer steps than the general path.
+
+A panel report sends a dozen to forty variant assessments (69548-6) of one shape: a coded
+answer (LA9634-2 absent, LA9633-4 present) as the only coding of ``valueCodeableConcept``, and
+two kinds of component, each with one LOINC coding: the gene studied (48018-6) as one HGNC
+coding of a gene in the table, and the genomic source (48002-0) as one LOINC answer (somatic or
+germline). :func:`map_plain_variant` reads such an Observation with subscripts and answers
+exactly what :func:`fhir_mapping.genomics.map_variant` answers for it; for anything else
+(another component, a second coding, a second gene, a display naming another known gene, a
+withdrawn status, a molecular consequence read elsewhere for it) it answers ``None`` before any
+effect, for ``map_variant`` to read. ``tests/fhir_mapping/test_plain_variants.py`` holds the two
+paths to the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fhir_mapping.codes import (
+    HGNC,
+    HGNC_STU2,
+    LA_ABSENT,
+    LA_GERMLINE,
+    LA_PRESENT,
+    LA_SOMATIC,
+    LNC_GENE_STUDIED,
+    LNC_GENOMIC_SOURCE,
+    LOINC,
+)
+from fhir_mapping.dates import effective_date
+from fhir_mapping.genes import _table_ids
+from fhir_mapping.genomics import _VARIANT_CODE, _WITHDRAWN, _date
+from fhir_mapping.issues import MappingIssue
+from fhir_mapping.specimens import of_observation
+from fhir_mapping.tables import gene_table
+from rules.patient import (
+    Biomarker,
+    BiomarkerKind,
+    Confidence,
+    GenomicSource,
+    PartialDate,
+    ResultValue,
+)
+
+__all__ = ["map_plain_variant"]
+
+#: The answer codes read, as :func:`fhir_mapping.genomic_parts.read_result` reads them.
+_RESULTS: dict[str | None, ResultValue] = {
+    LA_PRESENT: ResultValue.PRESENT,
+    LA_ABSENT: ResultValue.ABSENT,
+}
+#: The genomic sources read, as :func:`fhir_mapping.genomic_parts.collect_parts` reads them.
+_SOURCES: dict[str | None, GenomicSource] = {
+    LA_SOMATIC: GenomicSource.SOMATIC,
+    LA_GERMLINE: GenomicSource.GERMLINE,
+}
+_UNKNOWN_SOURCE = GenomicSource.UNKNOWN
+_VARIANT, _CODED = BiomarkerKind.VARIANT, Confidence.CODED
+#: The system spellings read (both HGNC ones normalise to HGNC: fhir_mapping.codes).
+_LOINC, _HGNC = frozenset({LOINC}), frozenset({HGNC, HGNC_STU2})
+
+
+def _only_coding(concept: Any, systems: frozenset[str]) -> str | None:
+    """The code of a concept whose only coding is in one of ``systems`` (exactly spelt);
+    ``None`` for any other shape. (A code with surrounding blanks is answered as it is: none
+    of the codes it is compared with has any, so it takes the general path.)"""
+    if type(concept) is dict:
+        items = concept.get("coding")
+        if type(items) is list and len(items) == 1:
+            coding = items[0]
+            if type(coding) is dict:
+                system = coding.get("system")
+                if type(system) is str and system in systems:
+                    code = coding.get("code")
+                    if type(code) is str:
+                        return code
+    return None
+
+
+def map_plain_variant(
+    resource: dict[str, Any],
+    consequence_codes: Mapping[str, set[str]],
+    ref: str,
+    dates: dict[str, PartialDate] | None,
+) -> tuple[list[Biomarker], list[MappingIssue]] | None:
+    """``map_variant(resource, consequence_codes, ref, dates)`` for a checked variant
+    Observation of the common shape (see the module); ``None`` for any other."""
+    status = resource.get("status")
+    if type(status) is not str or status in _WITHDRAWN or consequence_codes.get(ref):
+        return None
+    result = _RESULTS.get(_only_coding(resource.get("valueCodeableConcept"), _LOINC))
+    components = resource.get("component")
+    if result is None or type(components) is not list:
+        return None
+    table = gene_table()
+    exact = _table_ids()
+    gene = None
+    source = _UNKNOWN_SOURCE
+    for component in components:
+        if type(component) is not dict:
+            return None
+        role = _only_coding(component.get("code"), _LOINC)
+        if role == LNC_GENE_STUDIED:
+            hgnc_id = _only_coding(component.get("valueCodeableConcept"), _HGNC)
+            if hgnc_id is None or hgnc_id not in exact:
+                return None
+            known = table.by_hgnc.get(hgnc_id)
+            if known is None or (gene is not None and known is not gene):
+                return None
+            display = component["valueCodeableConcept"]["coding"][0].get("display")
+            if type(display) is str and display.strip():
+                upper = display.strip().upper()
+                if upper != known.symbol.upper() and upper in table.by_symbol:
+                    return None  # a display naming another gene: an issue to raise
+            gene = known
+        elif role == LNC_GENOMIC_SOURCE:
+            answer = _SOURCES.get(_only_coding(component.get("valueCodeableConcept"), _LOINC))
+            if answer is None:
+                return None
+            source = answer
+        else:
+            return None
+    if gene is None:
+        return None
+    date = _date(resource, dates) if dates is not None else effective_date(resource)
+    specimen, specimen_ref = of_observation(resource)
+    # One gene, no text, exon, range, HGVS or consequence: a single variant finding, present or
+    # absent (map_variant's pertinent-negative branch needs two genes or two exons).
+    # Positional, in the order of genomics._FIELDS.
+    return [
+        Biomarker(
+            gene,
+            _VARIANT,
+            result,
+            ref,
+            _VARIANT_CODE,
+            (),
+            (),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            source,
+            date,
+            _CODED,
+            None,
+            None,
+            specimen,
+            specimen_ref,
+        )
+    ], []
