@@ -259,32 +259,7 @@ def collect_parts(
         return parts
     for component in components:
         comp = component if type(component) is dict else as_dict(component)
-        # component_key(comp), inlined (every component of every variant is keyed here).
-        key = None
-        concept = comp.get("code")
-        if type(concept) is dict or (
-            type(concept) not in JSON_SCALARS and isinstance(concept, Mapping)
-        ):
-            items = concept.get("coding")
-            if isinstance(items, list):
-                for coding in items:
-                    if not (
-                        type(coding) is dict
-                        or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
-                    ):
-                        continue
-                    system = coding.get("system")
-                    code = coding.get("code")
-                    if (
-                        isinstance(system, str)
-                        and isinstance(code, str)
-                        and system.strip()
-                        and (stripped := code.strip())
-                    ):
-                        normalised = normalise_system(system)
-                        if normalised in _KEY_SYSTEMS:
-                            key = (normalised, stripped)
-                            break
+        key = component_key(comp)
         if key is None:
             continue
         role = _ROLE.get(key)
