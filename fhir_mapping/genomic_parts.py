@@ -45,9 +45,8 @@ from fhir_mapping.codes import (
     concept_text,
     has_code,
     normalise_so,
-    normalise_system,
 )
-from fhir_mapping.genes import JSON_SCALARS, gene_from_concept
+from fhir_mapping.genes import gene_from_concept
 from fhir_mapping.issues import MappingIssue
 from rules.patient import Gene, GenomicSource, ResultValue
 
@@ -88,37 +87,10 @@ _ROLE: dict[tuple[str, str], int] = {
 
 
 def component_key(component: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The first (system, code) of a component's code in a system the genomic mappers key on.
-
-    Reads the codings as :func:`fhir_mapping.codes.code_pairs` does (a system and a code, both
-    non-blank; systems normalised), stopping at the first one in such a system.
-    """
-    concept = component.get("code")
-    if not (
-        type(concept) is dict
-        or (type(concept) not in JSON_SCALARS and isinstance(concept, Mapping))
-    ):
-        return None
-    items = concept.get("coding")
-    if not isinstance(items, list):
-        return None
-    for coding in items:
-        if not (
-            type(coding) is dict
-            or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
-        ):
-            continue
-        system = coding.get("system")
-        code = coding.get("code")
-        if (
-            isinstance(system, str)
-            and isinstance(code, str)
-            and system.strip()
-            and (stripped := code.strip())
-        ):
-            normalised = normalise_system(system)
-            if normalised in _KEY_SYSTEMS:
-                return normalised, stripped
+    """The first (system, code) of a component's code in a system the genomic mappers key on."""
+    for system, code in code_pairs(component.get("code")):
+        if system in _KEY_SYSTEMS:
+            return system, code
     return None
 
 
@@ -154,33 +126,12 @@ def _hgvs(component: Mapping[str, Any]) -> str | None:
 def _loinc_answer(concept: Any, first: str, second: str) -> str | None:
     """``first`` if the concept has that LOINC answer code, else ``second`` if it has that one,
     else ``None``: ``has_code`` for each in turn, in one walk over the codings."""
-    if not (
-        type(concept) is dict
-        or (type(concept) not in JSON_SCALARS and isinstance(concept, Mapping))
-    ):
-        return None
-    items = concept.get("coding")
-    if not isinstance(items, list):
-        return None
     found = None
-    for coding in items:
-        if not (
-            type(coding) is dict
-            or (type(coding) not in JSON_SCALARS and isinstance(coding, Mapping))
-        ):
-            continue
-        value = coding.get("code")
-        system = coding.get("system")
-        if (
-            isinstance(value, str)
-            and isinstance(system, str)
-            and system.strip()
-            and normalise_system(system) == LOINC
-        ):
-            value = value.strip()
-            if value == first:
+    for system, code in code_pairs(concept):
+        if system == LOINC:
+            if code == first:
                 return first
-            if value == second:
+            if code == second:
                 found = second
     return found
 
