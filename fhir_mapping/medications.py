@@ -209,6 +209,35 @@ def exposure_issues(
     return issues
 
 
+def comedication(
+    identified: Identified,
+    status: TherapyStatus,
+    ref: str,
+    start: PartialDate | None,
+    end: PartialDate | None,
+    is_draft: bool = False,
+    is_selected: bool = False,
+    order_id: str | None = None,
+) -> CoMedication:
+    """The co-medication fact of an identified order (a drug the interaction tables name)."""
+    drug = identified.drug
+    # Positional (see _FIELDS below): agent, role, status, source_ref, code, start, end,
+    # is_draft, is_selected, order_id, classes.
+    return CoMedication(
+        drug.agent,
+        drug.cyp3a4,
+        status,
+        ref,
+        identified.code,
+        start,
+        end,
+        is_draft,
+        is_selected,
+        order_id,
+        drug.classes,
+    )
+
+
 def map_medication(
     resource: Mapping[str, Any],
     identified: Identified,
@@ -249,24 +278,9 @@ def map_medication(
     )
     order_id = as_str(resource.get("id")) if is_draft else None
     if drug.is_comedication:
-        # Positional (see _FIELDS below): agent, role, status, source_ref, code, start, end,
-        # is_draft, is_selected, order_id, classes.
-        return (
-            CoMedication(
-                drug.agent,
-                drug.cyp3a4,
-                status,
-                ref,
-                identified.code,
-                start,
-                end,
-                is_draft,
-                is_selected,
-                order_id,
-                drug.classes,
-            ),
-            [],
-        )
+        return comedication(
+            identified, status, ref, start, end, is_draft, is_selected, order_id
+        ), []
     strength = identified.product.strength_mg if identified.product else None
     reading, dose, implausible = _dose(dosages, strength, drug.agent.ingredient, dose_memo)
     issues = exposure_issues(reading, implausible, identified, ref)

@@ -15,7 +15,14 @@ from typing import Any
 
 from fhir_mapping.dates import parse_date
 from fhir_mapping.issues import MappingIssue
-from fhir_mapping.medications import DoseMemo, Identified, _dates, _dose, exposure_issues
+from fhir_mapping.medications import (
+    DoseMemo,
+    Identified,
+    _dates,
+    _dose,
+    comedication,
+    exposure_issues,
+)
 from fhir_mapping.order_status import (
     COMPLETED,
     INTENT_ELEMENTS,
@@ -79,23 +86,7 @@ def map_plain_request(
     start, end = _request_dates(resource, dosages)
     drug = identified.drug
     if drug.is_comedication:
-        # Positional, in the field order map_medication checks at import.
-        return (
-            CoMedication(
-                drug.agent,
-                drug.cyp3a4,
-                status,
-                ref,
-                identified.code,
-                start,
-                end,
-                False,
-                False,
-                None,
-                drug.classes,
-            ),
-            [],
-        )
+        return comedication(identified, status, ref, start, end), []
     product = identified.product
     reading, dose, implausible = _dose(
         dosages if isinstance(dosages, list) else [],
