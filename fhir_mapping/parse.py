@@ -12,21 +12,20 @@ afterwards. Which elements are needed, and how a non-conformance is worded, is
 
 from __future__ import annotations
 
-import copy
 import os
 import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from fhir_mapping import cheap_reader, prune, r4
+from fhir_mapping import prune
 from fhir_mapping.codes import as_str, reference_of
-from fhir_mapping.conformance import describe, is_needed, path_text
+from fhir_mapping.conformance import describe, path_text
 from fhir_mapping.issues import MappingIssue
+from fhir_mapping.judge import CONFORMANT, Verdict, cleaned_copy, judge
 
 #: Resource types that only exist in other FHIR versions.
 OTHER_VERSION_TYPES = frozenset({"MedicationOrder", "DiagnosticOrder", "GenomicStudy"})
@@ -41,31 +40,6 @@ OTHER_VERSION_ELEMENTS: dict[str, frozenset[str]] = {
     "Observation": frozenset({"triggeredBy", "instantiatesCanonical", "bodyStructure", "context"}),
     "Condition": frozenset({"participant", "assertedDate"}),
 }
-
-
-def _has_modifier_extension(node: Any, depth: int = 0) -> bool:
-    if depth > 64:
-        return False
-    if isinstance(node, Mapping):
-        if node.get("modifierExtension"):
-            return True
-        return any(_has_modifier_extension(v, depth + 1) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_modifier_extension(v, depth + 1) for v in node)
-    return False
-
-
-def _drop(raw: dict[str, Any], path: r4.Path) -> None:
-    node: Any = raw
-    for step in path[:-1]:
-        if isinstance(node, dict) and isinstance(step, str):
-            node = node.get(step)
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]
-        else:
-            return
-    if isinstance(node, dict) and path and isinstance(path[-1], str):
-        node.pop(path[-1], None)
 
 
 def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
@@ -95,78 +69,6 @@ def other_version(raw: Mapping[str, Any]) -> MappingIssue | None:
             f"elements {', '.join(markers)} belong to another FHIR version; skipped",
         )
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What checking one resource concluded: structure only, never a value from the resource.
-
-    ``validation`` is ``None`` when a ``modifierExtension`` stopped the check before
-    validation. ``fatal`` are the errors in needed elements (the resource is unreadable);
-    ``dropped`` the top-level elements dropped for their non-conformance. ``still_valid`` is
-    whether the resource validates once the ``unknown`` and ``dropped`` elements are gone
-    (``None`` when nothing was dropped).
-    """
-
-    modifier_extension: bool
-    validation: r4.Validation | None
-    still_valid: bool | None
-    fatal: tuple[tuple[r4.Path, str], ...] = ()
-    dropped: tuple[str, ...] = ()
-
-
-def _cleaned(
-    raw: Mapping[str, Any], unknown: tuple[r4.Path, ...], dropped: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    cleaned = copy.deepcopy(dict(raw))
-    for path in unknown:
-        _drop(cleaned, path)
-    for element in dropped:
-        cleaned.pop(element, None)
-    return cleaned
-
-
-#: Resource types whose conformant members :mod:`fhir_mapping.cheap_reader` may vouch for
-#: instead of R4B validation (each covered by a differential test: test_cheap_reader.py,
-#: test_cheap_reader_medications.py, test_cheap_reader_observations.py).
-CHEAP_TYPES = frozenset({"Condition", "MedicationRequest", "Observation"})
-
-#: The verdict of the full check on a resource with nothing to report.
-_CONFORMANT = Verdict(False, r4.Validation((), ()), None)
-
-
-def _judge(raw: Mapping[str, Any]) -> Verdict:
-    """The full check (modifierExtension walk, R4B validation, re-validation after cleaning),
-    unless the cheap reader proves there is nothing to find."""
-    rtype = raw.get("resourceType")
-    if isinstance(rtype, str) and rtype in CHEAP_TYPES:
-        unknown = cheap_reader.unknown_elements(raw)
-        if unknown == ():
-            return _CONFORMANT
-        if unknown is not None:  # valid once these are dropped, as the full check would find
-            return Verdict(False, r4.Validation(tuple((k,) for k in unknown), ()), True)
-    return _full_judge(raw)
-
-
-def _full_judge(raw: Mapping[str, Any]) -> Verdict:
-    """The full check, always through R4B validation."""
-    if _has_modifier_extension(raw):
-        return Verdict(True, None, None)
-    result = r4.validate(raw)
-    rtype = raw.get("resourceType")
-    rtype = rtype if isinstance(rtype, str) else ""
-    fatal = tuple((p, t) for p, t in result.errors if not p or is_needed(rtype, p[0]))
-    if fatal:
-        return Verdict(False, result, None, fatal=fatal)
-    dropped = tuple(dict.fromkeys(str(p[0]) for p, _ in result.errors))
-    if not result.unknown and not dropped:
-        return Verdict(False, result, None)
-    cleaned = _cleaned(raw, result.unknown, dropped)
-    # Once the offending elements are gone, the cheap reader can often vouch for the rest.
-    still_valid = (rtype in CHEAP_TYPES and cheap_reader.conformant(cleaned)) or r4.validate(
-        cleaned
-    ).valid
-    return Verdict(False, result, still_valid, dropped=dropped)
 
 
 class VerdictCache:
@@ -274,7 +176,7 @@ class VerdictCache:
         else:
             data, is_json = self._text(raw)
         if data is None:
-            return _judge(raw)
+            return judge(raw)
         if key is None or not is_json:
             key = self._digest(data, is_json)
         with self._lock:
@@ -285,7 +187,7 @@ class VerdictCache:
                 if small and not found[1]:
                     self._entries[key] = (found[0], True)
                 return found[0]
-        verdict = _judge(orjson.loads(data) if is_json else raw)
+        verdict = judge(orjson.loads(data) if is_json else raw)
         with self._lock:
             self.misses += 1
             self._entries[key] = (verdict, small)
@@ -353,7 +255,7 @@ def check_resource(
     # A resource seen before (the EHR re-sends the same ones call after call): its verdict,
     # and that its text is under the bulk thresholds, without counting its braces again.
     key, known = VERDICTS.known_small(json_text)
-    if known is _CONFORMANT:
+    if known is CONFORMANT:
         return dict(raw), []  # what _check makes of it, without the call
     if ref is None:
         ref = reference_of(raw)
@@ -395,7 +297,7 @@ def _check(
         ]
     if not result.unknown and not verdict.dropped:
         return dict(raw), []
-    cleaned = _cleaned(raw, result.unknown, verdict.dropped)
+    cleaned = cleaned_copy(raw, result.unknown, verdict.dropped)
     issues = [
         MappingIssue(
             "unknown-element-dropped",

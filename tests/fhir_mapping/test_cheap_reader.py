@@ -1,6 +1,6 @@
 """The cheap reader vouches for a Condition only when R4B validation finds nothing.
 
-Differential tests against the fhir.resources path (:func:`fhir_mapping.parse._full_judge`): on
+Differential tests against the fhir.resources path (:func:`fhir_mapping.judge.full_judge`): on
 the Conditions of the fixtures and the scenario builders, on generated Conditions and on
 mutations of both (a wrong type, a null, an empty value, an unknown or removed member, a
 modifierExtension at any node), whenever :func:`cheap_reader.conformant` says ``True`` the full
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fhir_mapping import cheap_reader, map_prefetch, parse, r4
+from fhir_mapping import cheap_reader, judge, map_prefetch, parse, r4
 from tests.fhir_mapping.hostile_bodies import many_conditions_body
 from tests.scenarios import builders
 
@@ -64,28 +64,28 @@ WITH_UNKNOWN = [
 ]
 
 
-def _r4b_judge(raw: dict[str, Any]) -> parse.Verdict:
+def _r4b_judge(raw: dict[str, Any]) -> judge.Verdict:
     """The verdict of the fhir.resources path alone (no cheap reader anywhere)."""
-    saved = parse.CHEAP_TYPES
-    parse.CHEAP_TYPES = frozenset()
+    saved = judge.CHEAP_TYPES
+    judge.CHEAP_TYPES = frozenset()
     try:
-        return parse._full_judge(raw)
+        return judge.full_judge(raw)
     finally:
-        parse.CHEAP_TYPES = saved
+        judge.CHEAP_TYPES = saved
 
 
 def _agrees(raw: dict[str, Any]) -> None:
     """The property: the verdict with the cheap reader is the fhir.resources path's verdict,
     and a cheap "conformant" is its "nothing to report"."""
     expected = _r4b_judge(raw)
-    assert parse._judge(copy.deepcopy(raw)) == expected, json.dumps(raw, default=str)[:400]
+    assert judge.judge(copy.deepcopy(raw)) == expected, json.dumps(raw, default=str)[:400]
     if cheap_reader.conformant(raw):
-        assert expected == parse._CONFORMANT, json.dumps(raw, default=str)[:400]
+        assert expected == judge.CONFORMANT, json.dumps(raw, default=str)[:400]
 
 
 def test_the_corpus_is_real_and_read_cheaply() -> None:
     assert len(CORPUS) >= 30
-    valid = [c for c in CORPUS if parse._full_judge(c) == parse._CONFORMANT]
+    valid = [c for c in CORPUS if judge.full_judge(c) == judge.CONFORMANT]
     assert len(valid) >= 30
     assert all(cheap_reader.conformant(c) for c in valid)
 
@@ -323,7 +323,7 @@ def test_common_primitives_are_proven(name: str, value: Any) -> None:
 def test_check_resource_is_the_same_with_or_without_the_cheap_reader(monkeypatch) -> None:
     parse.VERDICTS.clear()
     cheap = [parse.check_resource(c) for c in CORPUS + WITH_UNKNOWN]
-    monkeypatch.setattr(parse, "CHEAP_TYPES", frozenset())
+    monkeypatch.setattr(judge, "CHEAP_TYPES", frozenset())
     parse.VERDICTS.clear()
     full = [parse.check_resource(c) for c in CORPUS + WITH_UNKNOWN]
     parse.VERDICTS.clear()
@@ -351,7 +351,7 @@ def test_non_conformant_primitives_are_left_to_the_full_check(name: str, value: 
     resource = builders.condition("gist")
     resource["extension"] = [{"url": "http://example.org/x", name: value}]
     assert not cheap_reader.conformant(resource)
-    assert parse._full_judge(resource) != parse._CONFORMANT
+    assert judge.full_judge(resource) != judge.CONFORMANT
 
 
 def test_a_malformed_extension_sibling_is_an_unreadable_condition_not_a_500(client) -> None:

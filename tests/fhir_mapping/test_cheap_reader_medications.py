@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.workloads import heavy_body, realistic_body
-from fhir_mapping import cheap_reader, map_prefetch, parse, r4
+from fhir_mapping import cheap_reader, judge, map_prefetch, parse, r4
 from tests.fhir_mapping.test_cheap_reader import (
     CONCEPT,
     DATES,
@@ -53,10 +53,10 @@ CORPUS = _corpus()
 
 def test_the_corpus_is_real_and_read_cheaply() -> None:
     assert len(CORPUS) >= 100
-    valid = [m for m in CORPUS if parse._full_judge(m) == parse._CONFORMANT]
+    valid = [m for m in CORPUS if judge.full_judge(m) == judge.CONFORMANT]
     assert len(valid) >= 90
     assert all(cheap_reader.conformant(m) for m in valid)
-    assert "MedicationRequest" in parse.CHEAP_TYPES
+    assert "MedicationRequest" in judge.CHEAP_TYPES
 
 
 _CHOICE_SIBLINGS = {
@@ -193,7 +193,7 @@ def test_mutated_generated_orders(resource: dict[str, Any]) -> None:
 def test_check_resource_is_the_same_with_or_without_the_cheap_reader(monkeypatch) -> None:
     parse.VERDICTS.clear()
     cheap = [parse.check_resource(m) for m in CORPUS]
-    monkeypatch.setattr(parse, "CHEAP_TYPES", parse.CHEAP_TYPES - {"MedicationRequest"})
+    monkeypatch.setattr(judge, "CHEAP_TYPES", judge.CHEAP_TYPES - {"MedicationRequest"})
     parse.VERDICTS.clear()
     full = [parse.check_resource(m) for m in CORPUS]
     parse.VERDICTS.clear()
@@ -213,7 +213,7 @@ def test_a_record_maps_the_same_and_its_orders_need_no_r4b_validation(monkeypatc
     monkeypatch.setattr(r4, "validate", counting)
     cheap = map_prefetch(body["prefetch"], body["context"])
     assert "MedicationRequest" not in calls  # 40 cycle orders, co-medications, the draft
-    monkeypatch.setattr(parse, "CHEAP_TYPES", parse.CHEAP_TYPES - {"MedicationRequest"})
+    monkeypatch.setattr(judge, "CHEAP_TYPES", judge.CHEAP_TYPES - {"MedicationRequest"})
     parse.VERDICTS.clear()
     assert map_prefetch(body["prefetch"], body["context"]) == cheap
     assert "MedicationRequest" in calls

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.workloads import heavy_body, order_sign_body
-from fhir_mapping import cheap_reader, map_prefetch, parse, r4
+from fhir_mapping import cheap_reader, judge, map_prefetch, parse, r4
 from tests.fhir_mapping.test_cheap_reader import (
     ODD_VALUES,
     _agrees,
@@ -54,11 +54,11 @@ CORPUS = _corpus()
 
 def test_the_corpus_is_real_and_read_cheaply() -> None:
     assert len(CORPUS) >= 80
-    valid = [o for o in CORPUS if parse._full_judge(o) == parse._CONFORMANT]
+    valid = [o for o in CORPUS if judge.full_judge(o) == judge.CONFORMANT]
     assert len(valid) >= 70
     # Not proven (left to the full check): contained resources, an implication component.
     assert sum(cheap_reader.conformant(o) for o in valid) >= len(valid) - 3
-    assert "Observation" in parse.CHEAP_TYPES
+    assert "Observation" in judge.CHEAP_TYPES
 
 
 _CHOICE_SIBLINGS = {
@@ -110,7 +110,7 @@ def test_observations_with_a_second_choice_member(resource: dict[str, Any]) -> N
 def test_check_resource_is_the_same_with_or_without_the_cheap_reader(monkeypatch) -> None:
     parse.VERDICTS.clear()
     cheap = [parse.check_resource(o) for o in CORPUS]
-    monkeypatch.setattr(parse, "CHEAP_TYPES", parse.CHEAP_TYPES - {"Observation"})
+    monkeypatch.setattr(judge, "CHEAP_TYPES", judge.CHEAP_TYPES - {"Observation"})
     parse.VERDICTS.clear()
     full = [parse.check_resource(o) for o in CORPUS]
     parse.VERDICTS.clear()
@@ -130,7 +130,7 @@ def test_a_record_maps_the_same_and_its_observations_need_no_r4b_validation(monk
     monkeypatch.setattr(r4, "validate", counting)
     cheap = map_prefetch(body["prefetch"], body["context"])
     assert "Observation" not in calls  # 40 genomic Observations, 25 ALT results
-    monkeypatch.setattr(parse, "CHEAP_TYPES", parse.CHEAP_TYPES - {"Observation"})
+    monkeypatch.setattr(judge, "CHEAP_TYPES", judge.CHEAP_TYPES - {"Observation"})
     parse.VERDICTS.clear()
     assert map_prefetch(body["prefetch"], body["context"]) == cheap
     assert "Observation" in calls
