@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 import rules.predicates_genomic  # noqa: F401  (registers the genotype predicates)
 from rules import (
     predicates_biomarker,  # noqa: F401  (registers the biomarker predicates)
+    predicates_orders,  # noqa: F401  (registers the draft-order and current-therapy predicates)
     predicates_populations,  # noqa: F401  (registers the special-population predicates)
     predicates_practice,  # noqa: F401  (registers the tolerability and practice predicates)
     predicates_setting,  # noqa: F401  (registers the disease-setting predicates)

@@ -16,7 +16,7 @@ from rules.loader import KnowledgeBase
 from rules.patient import Patient
 from rules.populations_tables import fetal_toxicity_table, organ_dose_table
 from rules.predicates import Context, exposure_matches
-from rules.predicates_therapy import _considered_drafts
+from rules.predicates_orders import considered_drafts
 
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 
@@ -54,7 +54,7 @@ def population_gaps(
     fetal = fetal_toxicity_table().drugs
     organ = organ_dose_table().rows
     gaps: list[PopulationGap] = []
-    for draft in _considered_drafts(ctx):
+    for draft in considered_drafts(ctx):
         checks: list[str] = []
         if any(exposure_matches(ctx, d.drug, draft) for d in fetal):
             checks.append("pregnancy")

@@ -32,7 +32,7 @@ from rules.predicates import (
     mg_per_day,
     predicate,
 )
-from rules.predicates_therapy import _considered_drafts, _draft_finding
+from rules.predicates_orders import considered_drafts, draft_finding
 from rules.results import Finding
 
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
@@ -102,7 +102,7 @@ def pregnant(ctx: Context, a: PregnantParams) -> Findings:
 def _focus_exposures(ctx: Context) -> tuple[tuple[TherapyExposure, bool], ...]:
     """(exposure, is_draft): the drafts in focus on order hooks, current therapy otherwise."""
     if ctx.hook in ORDER_HOOKS:
-        return tuple((d, True) for d in _considered_drafts(ctx))
+        return tuple((d, True) for d in considered_drafts(ctx))
     return tuple(
         (e, False)
         for e in ctx.patient.historical_exposures()
@@ -234,7 +234,7 @@ def organ_impairment_dose(ctx: Context, a: OrganParams) -> Findings:
     if a.organ == "hepatic" and category is None:
         return ()
     findings: list[Finding] = []
-    for draft in _considered_drafts(ctx):
+    for draft in considered_drafts(ctx):
         for row in table.rows:
             if row.organ != a.organ or not exposure_matches(ctx, row.drug, draft):
                 continue
@@ -251,7 +251,7 @@ def organ_impairment_dose(ctx: Context, a: OrganParams) -> Findings:
             order = draft.order_id or draft.source_ref
             findings.append(_label_finding(row, draft, order))
             findings.append(_lab_finding(row, lab, order))
-            findings.append(_draft_finding(draft))
+            findings.append(draft_finding(draft))
     return tuple(findings)
 
 
@@ -300,7 +300,7 @@ def renal_condition_dose(ctx: Context, a: NoParams) -> Findings:
     if record is None:
         return ()
     findings: list[Finding] = []
-    for draft in _considered_drafts(ctx):
+    for draft in considered_drafts(ctx):
         rows = [
             row
             for row in table.rows
@@ -328,7 +328,7 @@ def renal_condition_dose(ctx: Context, a: NoParams) -> Findings:
         egfr = _egfr_finding(ctx, table.lab_window_days, order)
         if egfr is not None:
             findings.append(egfr)
-        findings.append(_draft_finding(draft))
+        findings.append(draft_finding(draft))
     return tuple(findings)
 
 
@@ -347,14 +347,14 @@ def liver_tests_missing(ctx: Context, a: BaselineParams) -> Findings:
 
     Worded as "not sent or found", never as absent from the record; when the laboratory search
     could not be run at all (``labs_searched`` False) the finding says so."""
-    drafts = [d for d in _considered_drafts(ctx) if exposure_matches(ctx, a.drug, d)]
+    drafts = [d for d in considered_drafts(ctx) if exposure_matches(ctx, a.drug, d)]
     if not drafts:
         return ()
     missing = [k for k in _LIVER_TESTS if latest_lab(ctx, k, a.window_days) is None]
     if not missing:
         return ()
     names = ", ".join(LAB_NAMES[k] for k in missing)
-    found: list[Finding] = [_draft_finding(d) for d in drafts]
+    found: list[Finding] = [draft_finding(d) for d in drafts]
     if ctx.patient.labs_searched:
         found.append(
             Finding(
