@@ -28,6 +28,7 @@ from rules import (
     predicates_practice,  # noqa: F401  (registers the tolerability and practice predicates)
     predicates_setting,  # noqa: F401  (registers the disease-setting predicates)
     predicates_therapy,  # noqa: F401  (registers the therapy predicates)
+    predicates_wild_type,  # noqa: F401  (registers the wild-type GIST predicates)
 )
 from rules.compiled import BoundCriterion, CompiledRule, check_rule
 from rules.interactions import InteractionClass  # noqa: F401  (registers comedication_class)

@@ -7,7 +7,8 @@ Predicates never read the clock: ``as_of`` comes from the caller.
 This module holds the registry, the shared helpers and the diagnosis and age predicates;
 the other families register themselves from :mod:`rules.predicates_biomarker`,
 :mod:`rules.predicates_therapy`, :mod:`rules.predicates_orders`, :mod:`rules.predicates_genomic`,
-:mod:`rules.predicates_setting` and :mod:`rules.interactions` (all imported by the loader).
+:mod:`rules.predicates_wild_type`, :mod:`rules.predicates_setting` and :mod:`rules.interactions`
+(all imported by the loader).
 """
 
 from __future__ import annotations
