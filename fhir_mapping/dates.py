@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_mapping.codes import as_dict, as_str
 from rules.patient import PartialDate
+from rules.values import day_of
 
 _from_iso = dt.date.fromisoformat
 
@@ -24,7 +25,7 @@ def parse_date(value: Any) -> PartialDate | None:
         except ValueError:
             pass
         else:
-            return PartialDate(parsed.year, parsed.month, parsed.day)  # (PartialDate.from_date)
+            return day_of(parsed)  # (PartialDate.from_date without re-checking the day)
         year, month, day = value[:4], value[5:7], value[8:10]
         if year.isdecimal() and month.isdecimal() and day.isdecimal():
             try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -192,4 +194,10 @@ _DATE_PARTS = st.sampled_from(
 def test_date_reading_is_partial_date_parse(value: Any) -> None:
     """The fast path for full dates reads what PartialDate.parse reads (invalid days too)."""
     text = value if isinstance(value, str) and value.strip() else None
-    assert parse_date(value) == (PartialDate.parse(text) if text else None)
+    read = parse_date(value)
+    assert read == (PartialDate.parse(text) if text else None)
+    if read is not None:  # a plain, immutable PartialDate (rules.values.day_of for full dates)
+        assert type(read) is PartialDate
+        assert hash(read) == hash(PartialDate(read.year, read.month, read.day))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            read.day = None  # type: ignore[misc]

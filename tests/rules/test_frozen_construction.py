@@ -103,6 +103,15 @@ def test_partial_dates_are_the_same_and_still_validated(day: dt.date, precision:
         values.PartialDate(day.year, 2, 30)
 
 
+@given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
+def test_day_of_builds_the_partial_date_of_the_day(day: dt.date) -> None:
+    """values.day_of (no range check: a date is a real day) builds what the dataclass builds."""
+    fast = values.day_of(day)
+    _check_same(fast, _dataclass_built(values.PartialDate, day.year, day.month, day.day))
+    _check_same(fast, values.PartialDate.from_date(day))
+    assert fast.lower_bound() == fast.upper_bound() == day
+
+
 def test_a_subclass_is_built_by_the_dataclass_init() -> None:
     class Coded(values.Code):
         __slots__ = ()
