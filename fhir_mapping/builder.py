@@ -36,7 +36,7 @@ from fhir_mapping.dates import effective_date, parse_date
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.orders import OrderMapping
 from fhir_mapping.parse import check_resource
-from fhir_mapping.plain_variants import map_plain_variant
+from fhir_mapping.plain_variants import VariantMemo, map_plain_variant
 from fhir_mapping.population_builder import PopulationMapping
 from fhir_mapping.staging import map_staging_observation, staging_kind
 from rules.extent import ExtentFact
@@ -84,8 +84,8 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         self.unchecked: list[drafts.UncheckedOrder] = []
         self.identify_memo: dict[bytes, medications.Identified | None] = {}
         self.dose_memo: medications.DoseMemo = {}
-        #: Per-call memo of genomics.map_variant: effectiveDateTime string -> date.
-        self.genomic_dates: dict[str, PartialDate] = {}
+        #: Per-call memo of the variant paths (dates read, components: plain_variants).
+        self.genomic_memo = VariantMemo()
         self.birth_date: PartialDate | None = None
         self.extent_facts: list[ExtentFact] = []
         self.resection_candidates: list[procedures.Candidate] = []
@@ -302,8 +302,8 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         if kind == genomics.KIND_VARIANT:
             # The common shape in fewer steps (fhir_mapping.plain_variants), else the general path.
             found, issues = map_plain_variant(
-                cleaned, consequences, ref, self.genomic_dates
-            ) or genomics.map_variant(cleaned, consequences, ref, self.genomic_dates)
+                cleaned, consequences, ref, self.genomic_memo.dates, self.genomic_memo
+            ) or genomics.map_variant(cleaned, consequences, ref, self.genomic_memo.dates)
         else:
             found, issues = genomics.map_single_test(cleaned)
         if issues:

@@ -175,7 +175,10 @@ def variants(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _state(builder: PatientBuilder) -> dict[str, Any]:
-    return {k: v for k, v in vars(builder).items() if k != "collected"}
+    """The builder's facts, issues and dates memo (the plain path's other memos are its own)."""
+    state = {k: v for k, v in vars(builder).items() if k not in ("collected", "genomic_memo")}
+    state["genomic_dates"] = builder.genomic_memo.dates
+    return state
 
 
 def _map(
@@ -232,6 +235,35 @@ def test_a_panel_shares_the_dates_memo_and_maps_the_same(
     assert _map(record, patient_id, {}, plain=True) == _map(record, patient_id, {}, plain=False)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(plain_variants(), min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2)), min_size=1, max_size=8),
+    PATIENTS,
+)
+def test_a_record_repeating_components_maps_the_same(
+    panel: list[dict[str, Any]], picks: list[tuple[int, int]], patient_id: str | None
+) -> None:
+    """A record whose variants repeat the same components and answers as separate (equal)
+    JSON values, some of them then changed in one place (a display, a code, a system, an
+    element's type): the plain path's per-call memo of component readings answers each
+    variant as reading it again would (and so as the general path does)."""
+    record: list[dict[str, Any]] = []
+    for index, change in picks:
+        raw = copy.deepcopy(panel[index % len(panel)])
+        raw["id"] = f"gen-{len(record)}"
+        parts = raw["component"]
+        if change and parts and type(parts[0]) is dict:
+            target = parts[-1] if change == 2 else raw
+            concept = target.get("valueCodeableConcept")
+            if type(concept) is dict and type(concept.get("coding")) is list and concept["coding"]:
+                coding = concept["coding"][0]
+                slot = ["display", "system", "code"][len(record) % 3]
+                coding[slot] = {"display": "PDGFRA", "system": HGNC_STU2, "code": 1}[slot]
+        record.append(raw)
+    assert _map(record, patient_id, {}, plain=True) == _map(record, patient_id, {}, plain=False)
+
+
 def test_the_common_shapes_take_the_plain_path() -> None:
     """Absent and present, somatic and germline, both HGNC spellings, with or without the
     gene's own display: answered by the plain path (not left to the general one)."""
@@ -268,8 +300,8 @@ def test_the_bench_records_take_the_plain_path_and_map_the_same(make: Any) -> No
     body = json.loads(json.dumps(make()))
     taken: list[str] = []
 
-    def counting(raw: Any, consequences: Any, ref: str, dates: Any) -> Any:
-        answer = map_plain_variant(raw, consequences, ref, dates)
+    def counting(raw: Any, consequences: Any, ref: str, dates: Any, memo: Any) -> Any:
+        answer = map_plain_variant(raw, consequences, ref, dates, memo)
         if answer is not None:
             taken.append(ref)
         return answer
