@@ -9,6 +9,7 @@ in :mod:`fhir_mapping.implications`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -93,8 +94,35 @@ _VARIANT, _FUSION = BiomarkerKind.VARIANT, BiomarkerKind.FUSION
 _REARRANGEMENT, _AMPLIFICATION = BiomarkerKind.REARRANGEMENT, BiomarkerKind.AMPLIFICATION
 
 
+@functools.cache
+def _loinc_kinds() -> Mapping[str, str]:
+    """:func:`classify`'s answer for each LOINC code it names (the variant and region codes
+    written last: they win over a single-gene test of the same code, as in its loop)."""
+    kinds = dict.fromkeys(genomic_tests().by_loinc, KIND_SINGLE_TEST)
+    kinds[LNC_REGION_STUDIED] = KIND_REGION
+    kinds[LNC_VARIANT] = KIND_VARIANT
+    return kinds
+
+
 def classify(raw: Mapping[str, Any]) -> str | None:
-    """Which genomic shape a raw Observation is, from its code only (cheap pre-filter)."""
+    """Which genomic shape a raw Observation is, from its code only (cheap pre-filter).
+
+    The common code (one coding, the LOINC system spelt exactly) is answered with one lookup
+    of its stripped code: what the loop of :func:`_classify` answers for it
+    (``tests/fhir_mapping/test_code_pairs.py`` holds the two to the same answer)."""
+    concept = raw.get("code")
+    if type(concept) is dict:
+        items = concept.get("coding")
+        if type(items) is list and len(items) == 1:
+            coding = items[0]
+            if type(coding) is dict and coding.get("system") == LOINC:
+                code = coding.get("code")
+                if type(code) is str:
+                    return _loinc_kinds().get(code.strip())
+    return _classify(raw)
+
+
+def _classify(raw: Mapping[str, Any]) -> str | None:
     tests = genomic_tests().by_loinc
     for system, code in code_pairs(raw.get("code")):
         if system == LOINC:

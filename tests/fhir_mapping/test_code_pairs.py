@@ -127,6 +127,37 @@ def test_a_genomic_observation_is_classified_and_its_components_keyed_as_before(
     assert component_key(raw) == _component_key_reference(raw)
 
 
+_TEST_CODES = sorted(genomic_tests().by_loinc)
+_ONE_CODING = st.fixed_dictionaries(
+    {"system": st.sampled_from([LOINC, f" {LOINC}", LOINC + "/", TBD]) | _VALUES},
+    optional={
+        "code": st.one_of(
+            st.sampled_from([*_TEST_CODES, *(f" {c} " for c in _TEST_CODES[:3])]),
+            _CODES,
+            _VALUES,
+            st.text(max_size=6),
+        ),
+        "display": st.one_of(st.text(max_size=6), st.none()),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        _ONE_CODING.map(lambda coding: {"coding": [coding]}),
+        _ONE_CODING.map(lambda coding: {"coding": [coding], "text": "x"}),
+        _ONE_CODING.map(lambda coding: {"coding": [MappingProxyType(coding)]}),
+        _ONE_CODING.map(lambda coding: MappingProxyType({"coding": [coding]})),
+    )
+)
+def test_a_single_coding_is_classified_as_the_loop_classifies_it(concept: Any) -> None:
+    """classify's one-lookup answer for a single LOINC coding (every single-gene test code,
+    padded codes, other spellings of the system) is the general loop's."""
+    raw = {"resourceType": "Observation", "code": concept}
+    assert genomics.classify(raw) == _classify_reference(raw)
+
+
 def test_a_variant_with_versioned_systems_and_padded_codes_is_still_a_variant() -> None:
     raw = {
         "code": {
