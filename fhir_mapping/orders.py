@@ -8,7 +8,7 @@ that cannot be checked becomes an :class:`~fhir_mapping.drafts.UncheckedOrder`, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -20,8 +20,6 @@ from fhir_mapping.parse import OTHER_VERSION_ELEMENTS, check_resource, other_ver
 from fhir_mapping.plain_orders import map_plain_request
 from rules.patient import CoMedication, TherapyExposure
 
-#: Not yet in a per-call memo (``None`` is a memo's answer too).
-_UNSEEN = object()
 #: What :meth:`OrderMapping._plain_request` answers for an order it leaves to the general path.
 _GENERAL = "general"
 #: What marks a MedicationRequest of another FHIR version (:func:`other_version`).
@@ -59,10 +57,11 @@ class OrderMapping:
             key = orjson.dumps(concepts)
         except (TypeError, orjson.JSONEncodeError):
             return medications.identify(concepts)
-        found = self.identify_memo.get(key, _UNSEEN)
-        if found is _UNSEEN:
-            found = self.identify_memo[key] = medications.identify(concepts)
-        return cast("medications.Identified | None", found)
+        memo = self.identify_memo
+        if key in memo:  # (a bytes object keeps its hash: the second look-up does not rehash)
+            return memo[key]
+        found = memo[key] = medications.identify(concepts)
+        return found
 
     def medication(
         self,

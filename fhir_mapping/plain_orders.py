@@ -20,6 +20,7 @@ from fhir_mapping.medications import (
     Identified,
     _dates,
     _dose,
+    build_exposure,
     comedication,
     exposure_issues,
 )
@@ -95,7 +96,7 @@ def map_plain_request(
         dose_memo,
     )
     return (
-        TherapyExposure(
+        build_exposure(
             drug.agent,
             status,
             ref,

@@ -17,6 +17,11 @@ Measured with callgrind on a 14-field class: ~21 k -> ~5 k instructions per cons
 Only plain fields are supported (no ``default_factory``, ``InitVar``, keyword-only fields or
 ``init=False`` fields): anything else is refused when the class is decorated. A subclass of a
 decorated class is built by the dataclass's original ``__init__``.
+
+:func:`builder` goes one step further for a construction on a hot path: a plain function that
+takes every field positionally and builds the instance through the twin without the class
+call (``type.__call__``, ``__init__`` reached through the slot wrapper): ~5.4 k -> ~3.4 k
+instructions for a :class:`rules.facts.TherapyExposure`.
 """
 
 from __future__ import annotations
@@ -25,23 +30,28 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["fast_init"]
+__all__ = ["builder", "fast_init"]
 
 _T = TypeVar("_T")
 
 
-def fast_init(cls: type[_T]) -> type[_T]:
-    """Give the frozen, slotted dataclass ``cls`` a cheap ``__init__`` (see the module)."""
+def _plain_fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of the frozen, slotted dataclass ``cls``, refused unless all are plain."""
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__}: fast_init needs a frozen, slotted dataclass")
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    if len(fields) != len(cls.__dataclass_fields__):  # type: ignore[attr-defined]
+    fields = dataclasses.fields(cls)
+    if len(fields) != len(cls.__dataclass_fields__):
         raise TypeError(f"{cls.__name__}: fast_init does not support InitVar or ClassVar fields")
     for field in fields:
         if not field.init or field.kw_only or field.default_factory is not dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{field.name}: fast_init supports plain fields only")
-    twin = type(
+    return fields
+
+
+def _twin(cls: type[Any]) -> type[Any]:
+    """A subclass of ``cls`` with no slot of its own and ``object``'s ``__setattr__``."""
+    return type(
         f"_{cls.__name__}Building",
         (cls,),
         {
@@ -51,6 +61,36 @@ def fast_init(cls: type[_T]) -> type[_T]:
             "__module__": cls.__module__,
         },
     )
+
+
+def builder(cls: type[_T]) -> Callable[..., _T]:
+    """A function ``build(*values)`` answering what ``cls(*values)`` answers, for the frozen,
+    slotted dataclass ``cls`` with plain fields: every field's value positionally, in field
+    order (no defaults); ``__post_init__`` runs last when the class has one (see the module)."""
+    fields = _plain_fields(cls)
+    names = [field.name for field in fields]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": _twin(cls)}
+    stores = "".join(f"    self.{name} = {name}\n" for name in names)
+    post_init = "    self.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
+    source = (
+        f"def build({', '.join(names)}):\n"
+        "    self = _new(_twin)\n"
+        f"{stores}"
+        "    self.__class__ = _cls\n"
+        f"{post_init}"
+        "    return self\n"
+    )
+    exec(source, namespace)  # noqa: S102 - generated from the dataclass's own field names
+    build: Callable[..., _T] = namespace["build"]
+    build.__qualname__ = build.__name__ = f"build_{cls.__name__}"
+    build.__module__ = cls.__module__
+    return build
+
+
+def fast_init(cls: type[_T]) -> type[_T]:
+    """Give the frozen, slotted dataclass ``cls`` a cheap ``__init__`` (see the module)."""
+    fields = _plain_fields(cls)
+    twin = _twin(cls)
     namespace: dict[str, Any] = {
         "_set": object.__setattr__,
         "_cls": cls,

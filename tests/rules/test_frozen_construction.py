@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rules import extent, facts, hereditary, populations, tolerability, values
-from rules.frozen import fast_init
+from rules.frozen import builder, fast_init
 
 MODEL = (
     values.Code,
@@ -87,6 +87,29 @@ def test_fast_init_builds_what_the_dataclass_builds(data: st.DataObject, index: 
     assert (dataclasses.replace(fast, **changed) == slow) == (other == original)
 
 
+@given(data=st.data(), index=st.integers(0, len(MODEL) - 1))
+def test_builder_builds_what_the_class_builds(data: st.DataObject, index: int) -> None:
+    """rules.frozen.builder's function (every field positionally) builds what the class call
+    builds (fast_init's) and what the dataclass's own __init__ builds."""
+    cls = MODEL[index]
+    values_ = [data.draw(VALUE) for _ in dataclasses.fields(cls)]
+    built = builder(cls)(*values_)
+    _check_same(built, cls(*values_))
+    _check_same(built, _dataclass_built(cls, *values_))
+    with pytest.raises(TypeError):
+        builder(cls)(*values_[:-1])  # every field is required
+
+
+@given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
+def test_builder_runs_post_init(day: dt.date) -> None:
+    build = builder(values.PartialDate)
+    _check_same(build(day.year, day.month, None), values.PartialDate(day.year, day.month, None))
+    with pytest.raises(ValueError, match="a day needs a month"):
+        build(day.year, None, day.day)
+    with pytest.raises(ValueError):
+        build(day.year, 2, 30)
+
+
 @given(
     day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
     precision=st.sampled_from(("year", "month", "day")),
@@ -135,3 +158,5 @@ def test_only_plain_frozen_slotted_dataclasses_are_accepted() -> None:
     for cls in (NoSlots, Factory):
         with pytest.raises(TypeError):
             fast_init(cls)
+        with pytest.raises(TypeError):
+            builder(cls)
