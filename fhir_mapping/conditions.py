@@ -22,6 +22,7 @@ from fhir_mapping.codes import (
     concept_codes,
     concept_text,
     first_code,
+    normalise_system,
     reference_of,
 )
 from fhir_mapping.dates import effective_date, parse_date, period_start
@@ -73,7 +74,37 @@ def is_candidate(raw: Mapping[str, Any]) -> bool:
 
 def status_code(concept: Any, system: str) -> str | None:
     """The code of a Condition status concept (clinicalStatus, verificationStatus): the coding
-    of ``system``, else a bare code (some senders omit the system); None when there is none."""
+    of ``system``, else a bare code (some senders omit the system); None when there is none.
+
+    One pass over the codings of a plain JSON concept, without a :class:`Code` per coding;
+    any other shape is read by :func:`status_code_of_codes` (the same answer:
+    ``tests/fhir_mapping/test_condition_codes.py``)."""
+    if type(concept) is not dict:
+        return status_code_of_codes(concept, system)
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return None
+    bare: str | None = None
+    for coding in items:
+        if type(coding) is not dict:
+            return status_code_of_codes(concept, system)
+        value = coding.get("code")
+        if not isinstance(value, str) or not (stripped := value.strip()):
+            continue
+        if bare is None:
+            bare = value
+        raw_system = coding.get("system")
+        if (
+            isinstance(raw_system, str)
+            and raw_system.strip()
+            and normalise_system(raw_system) == system
+        ):
+            return stripped
+    return bare
+
+
+def status_code_of_codes(concept: Any, system: str) -> str | None:
+    """:func:`status_code` for a concept of any shape, read through :func:`first_code`."""
     code = first_code(concept, system)
     if code is not None:
         return code.code

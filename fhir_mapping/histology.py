@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from fhir_mapping.codes import ICD10CM, ICDO3, SNOMED, parse_icdo3_morphology
 from fhir_mapping.tables import histology_table
+from rules.frozen import fast_init
 from rules.patient import Code, Confidence, Histology, HistologySubtype
 
 #: Source priority when coded histologies disagree (lower wins).
 _PRIORITY = {ICDO3: 0, SNOMED: 1, ICD10CM: 2}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HistologyFinding:
     histology: Histology
