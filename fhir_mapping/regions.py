@@ -304,6 +304,8 @@ def apply(biomarkers: Sequence[Biomarker], regions: Regions) -> list[Biomarker]:
     region list that itself states the negative (a report conclusion, an Absent RegionStudied)
     adds negative findings for its regions, under its own reference.
     """
+    if not regions.lists and not regions.reports:
+        return list(biomarkers)  # no region list (most records): every result as it is
     by_ref = {item.source_ref: item for item in regions.lists}
     links: dict[str, list[RegionList]] = {}
     for item in regions.lists:

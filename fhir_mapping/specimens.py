@@ -137,6 +137,8 @@ def apply(
     reports: Sequence[ReportSpecimen],
 ) -> list[Biomarker]:
     """Resolve each result's specimen against the Specimens and reports of the prefetch."""
+    if not specimens and not reports:
+        return list(biomarkers)  # nothing to resolve against (most records): as read
     by_result: dict[str, SpecimenKind] = {}
     for report in reports:
         kinds = [specimens.get(r, _UNKNOWN) for r in report.specimen_refs]
