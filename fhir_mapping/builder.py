@@ -285,7 +285,8 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
         if self._other_patient(raw):
             return
         ref = reference_of(raw)
-        cleaned = self._checked(raw, ref=ref)
+        cleaned, issues = check_resource(raw, ref=ref)  # (_checked, without the call)
+        self.issues.extend(issues)
         if cleaned is None:
             return
         if kind == genomics.KIND_REGION:
@@ -300,8 +301,7 @@ class PatientBuilder(OrderMapping, PopulationMapping, ContextMapping):
             self.issues.extend(issues)
             return
         if kind == genomics.KIND_VARIANT:
-            # The common shape in fewer steps (fhir_mapping.plain_variants), else the general path.
-            found, issues = map_plain_variant(
+            found, issues = map_plain_variant(  # the common shape in fewer steps, or else:
                 cleaned, consequences, ref, self.genomic_memo.dates, self.genomic_memo
             ) or genomics.map_variant(cleaned, consequences, ref, self.genomic_memo.dates)
         else:

@@ -185,7 +185,10 @@ def map_plain_variant(
             source = reading[1]
     if gene is None:
         return None
-    date = _date(resource, dates) if dates is not None else effective_date(resource)
+    value = resource.get("effectiveDateTime")
+    date = dates.get(value) if dates is not None and type(value) is str else None
+    if date is None:  # (a day read before in this call: _date's answer, without the call)
+        date = _date(resource, dates) if dates is not None else effective_date(resource)
     specimen, specimen_ref = of_observation(resource)
     # One gene, no text, exon, range, HGVS or consequence: a single variant finding, present or
     # absent (map_variant's pertinent-negative branch needs two genes or two exons).
