@@ -60,6 +60,24 @@ def newest_in_window(raw: Mapping[str, Any], earliest: dt.date, latest: dt.date)
     """The newest day in ``[earliest, latest]`` among the raw dates ``effective_date`` may
     read (effectiveDateTime, effectivePeriod.start, effectiveInstant, issued); else
     :data:`_OUTSIDE` if one of them parses (all outside the window), else :data:`_UNDATED`."""
+    value = raw.get("effectiveDateTime")
+    if (
+        type(value) is str
+        and len(value) >= 10
+        and value[4] == "-"
+        and value[7] == "-"
+        and raw.get("effectivePeriod") is None
+        and raw.get("effectiveInstant") is None
+        and raw.get("issued") is None
+    ):
+        # The common result: one full dateTime and no other date element (the loop below,
+        # for that one value, read in C).
+        try:
+            only = _from_iso(value[:10])
+        except ValueError:
+            pass
+        else:
+            return only if earliest <= only <= latest else _OUTSIDE
     period = raw.get("effectivePeriod")
     best: dt.date | None = None
     parsed = False

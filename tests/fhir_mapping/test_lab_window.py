@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fhir_mapping import map_prefetch
 from fhir_mapping.dates import parse_date
-from fhir_mapping.lab_window import _day
+from fhir_mapping.lab_window import _OUTSIDE, _UNDATED, _day, newest_in_window
 from rules import load_kb
 from rules.lab_lookback import LAB_WINDOWS, lab_lookback_days
 from rules.populations import LabKind
@@ -200,3 +200,42 @@ def test_every_predicate_reading_laboratory_results_declares_its_window() -> Non
 def test_the_day_of_a_raw_date_is_the_lower_bound_parse_date_reads(value: Any) -> None:
     parsed = parse_date(value)
     assert _day(value) == (None if parsed is None else parsed.lower_bound())
+
+
+def _newest_reference(raw: dict[str, Any], earliest: dt.date, latest: dt.date) -> Any:
+    """lab_window.newest_in_window as the loop over every date element reads it."""
+    period = raw.get("effectivePeriod")
+    best = None
+    parsed = False
+    for value in (
+        raw.get("effectiveDateTime"),
+        period.get("start") if isinstance(period, dict) else None,
+        raw.get("effectiveInstant"),
+        raw.get("issued"),
+    ):
+        found = None if value is None else _day(value)
+        if found is None:
+            continue
+        parsed = True
+        if earliest <= found <= latest and (best is None or found > best):
+            best = found
+    return best if best is not None else _OUTSIDE if parsed else _UNDATED
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "effectiveDateTime": DATE_TEXT | st.none(),
+            "effectivePeriod": st.fixed_dictionaries({}, optional={"start": DATE_TEXT}) | st.none(),
+            "effectiveInstant": DATE_TEXT | st.none(),
+            "issued": DATE_TEXT | st.none(),
+        },
+    ),
+    DAYS,
+)
+def test_the_newest_day_in_the_window_is_the_loops(raw: dict[str, Any], back: int) -> None:
+    """newest_in_window's one-dateTime fast path answers what reading every element does."""
+    earliest, latest = AS_OF - dt.timedelta(days=LOOKBACK + back), AS_OF
+    assert newest_in_window(raw, earliest, latest) == _newest_reference(raw, earliest, latest)
