@@ -15,7 +15,6 @@ from fhir_mapping import (
     genomics,
     implications,
     lab_window,
-    medication_filter,
     medications,
     prefilter,
 )
@@ -79,20 +78,19 @@ def map_prefetch(
     draft_refs = {reference_of(d) for d in collected.drafts}
 
     # Pre-filter pass (once per resource, before anything expensive): unrelated Observations
-    # (no code the mapping reads, no element the text pass reads; prefilter.sift) and
-    # medications no drug table names (fhir_mapping.medication_filter) are dropped here and
-    # never validated; the others are classified once. MolecularConsequence observations are read
+    # (no code the mapping reads, no element the text pass reads) and medications no drug
+    # table names (fhir_mapping.medication_filter) are dropped by prefilter.sift and never
+    # validated; the others are classified once. MolecularConsequence observations are read
     # here and only here (pattern C needs them when mapping variants): the main pass skips them,
     # so each of their issues is reported once, and one about another patient is not folded.
     # (raw, its type as the main pass reads it, coded, genomic kind) in input order.
     todo: list[tuple[Mapping[str, Any], str, bool, str | None]] = []
     consequences: dict[str, set[str]] = {}
-    medication_names: dict[str, bool] = {}  # medication_filter's per-call memo
     kept, population_observations, risk_factors = prefilter.sift(collected.resources)
     # The CPU budget is checked every EVERY resources (the clock read each time), as often as
     # a checkpoint per resource reads it, without a call per resource (so does sift).
     not_observation, text_only = prefilter.NOT_OBSERVATION, prefilter.TEXT_ONLY
-    medication_types, may_matter = medications.MEDICATION_TYPES, medication_filter.may_matter
+    medication_types = medications.MEDICATION_TYPES
     classify, consequence = genomics.classify, genomics.KIND_CONSEQUENCE
     for start in range(0, len(kept), EVERY):
         checkpoint(now=True)
@@ -100,8 +98,6 @@ def map_prefetch(
             if screened == not_observation:
                 rtype = raw.get("resourceType")
                 if type(rtype) is str or isinstance(rtype, str):
-                    if rtype in medication_types and not may_matter(raw, medication_names):
-                        continue  # a medication no table names (supportive care): nothing to read
                     todo.append((raw, rtype if rtype.strip() else "(none)", False, None))
                 else:
                     todo.append((raw, "(none)", False, None))

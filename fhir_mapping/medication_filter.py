@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from fhir_mapping.medications import MEDICATION_TYPES
 from fhir_mapping.name_scan import ASCII_WORDS
 from fhir_mapping.parse import OTHER_VERSION_ELEMENTS
 from fhir_mapping.products import product_table
@@ -46,6 +47,14 @@ _REFERENCE_OR_MARKERS = {
     rtype: markers | _REFERENCE for rtype, markers in OTHER_VERSION_ELEMENTS.items()
 }
 _ANTINEOPLASTIC_ATC = "L01"
+#: Per medication type: the top-level elements other than ``medicationCodeableConcept`` that
+#: :func:`may_matter` reads (``medicationReference``, elements of another FHIR version,
+#: ``meta``). With none of them, and a concept that is a JSON object holding only a ``text``,
+#: the answer is the text's alone: :func:`fhir_mapping.prefilter.sift` drops the other orders
+#: of a supportive medication by the answer ``names`` holds for its text.
+READ_BESIDES_CONCEPT = {
+    rtype: _REFERENCE_OR_MARKERS.get(rtype, _REFERENCE) | {"meta"} for rtype in MEDICATION_TYPES
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

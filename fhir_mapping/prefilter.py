@@ -15,6 +15,9 @@ compare normalised systems), so the filter never drops an Observation a classifi
 an Observation that fails :func:`has_relevant_code` is classified as nothing by
 :func:`fhir_mapping.genomics.classify`, :func:`fhir_mapping.disease_status.is_disease_status`
 and :func:`fhir_mapping.conditions.is_histology_observation`.
+
+The same pass (:func:`sift`) drops the medications
+:func:`fhir_mapping.medication_filter.may_matter` says do not matter.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from fhir_mapping import (
     disease_status,
     gist_risk,
     implications,
+    medication_filter,
     populations,
     procedures,
     staging,
 )
 from fhir_mapping.budget import EVERY, checkpoint
 from fhir_mapping.codes import LNC_REGION_STUDIED, LNC_VARIANT, LOINC, normalise_system
+from fhir_mapping.medications import MEDICATION_TYPES
 from fhir_mapping.tables import genomic_tests
 
 #: Elements read by :func:`fhir_mapping.text_findings.observation_texts`.
@@ -233,7 +238,15 @@ def sift(
     :data:`NOT_OBSERVATION`) and the :data:`CODED` and :data:`TEXT_ONLY` Observations, as
     ``(raw, outcome)``; ``population`` and ``risk_factors`` the ``(raw, kind)`` of the
     :data:`POPULATION` and :data:`RISK_FACTOR` ones; :data:`UNRELATED` Observations are dropped.
-    Each Observation goes where :func:`route` sends it.
+    Each Observation goes where :func:`route` sends it; a MedicationRequest/MedicationStatement
+    is dropped if :func:`fhir_mapping.medication_filter.may_matter` is False for it.
+
+    A record repeats a supportive medication's orders (one per cycle or refill), so the orders
+    after the first whose concept is only that ``text``, and that have none of the other
+    elements ``may_matter`` reads (``medication_filter.READ_BESIDES_CONCEPT``), are dropped by
+    the answer ``may_matter`` left for the text in its per-call memo, without a call; a text
+    it found naming a drug keeps the order the same way (``may_matter`` is then True whatever
+    else the order holds). The memo is filled by ``may_matter`` alone.
 
     Most Observations of a prefetch are unrelated labs (~850 of the 1,000 resources of a broad
     lab search), so the common shape is decided here with subscripts and per-call memos, no
@@ -258,11 +271,30 @@ def sift(
     unworded: set[Any] = {None}
     displays: dict[str, bool] = {}  # route()'s own memo
     loinc = LOINC
+    # medication_filter.may_matter's per-call memo (concept text -> may it name a drug), filled
+    # by may_matter only, and what else it reads per medication type.
+    names: dict[str, bool] = {}
+    besides = medication_filter.READ_BESIDES_CONCEPT
     for start in range(0, len(resources), EVERY):
         checkpoint(now=True)
         for raw in resources[start : start + EVERY]:
             try:
-                if raw["resourceType"] != "Observation":
+                rtype = raw["resourceType"]
+                if rtype != "Observation":
+                    if rtype in besides:
+                        concept = raw["medicationCodeableConcept"]
+                        named = names.get(concept["text"])
+                        if named is None or (
+                            not named
+                            and (
+                                type(concept) is not dict
+                                or len(concept) != 1
+                                or not besides[rtype].isdisjoint(raw)
+                            )
+                        ):
+                            named = medication_filter.may_matter(raw, names)
+                        if not named:
+                            continue  # a medication no table names: nothing to read
                     kept.append((raw, NOT_OBSERVATION))
                     continue
                 concept = raw["code"]
@@ -287,8 +319,15 @@ def sift(
                     if display not in unworded:
                         _worded(display, unworded)
             except (LookupError, TypeError, _Undecided):
-                # Another shape, or content route() must judge.
-                if raw.get("resourceType") != "Observation":
+                # Another shape, or content route() (or may_matter) must judge.
+                rtype = raw.get("resourceType")
+                if rtype != "Observation":
+                    if (
+                        (type(rtype) is str or isinstance(rtype, str))
+                        and rtype in MEDICATION_TYPES
+                        and not medication_filter.may_matter(raw, names)
+                    ):
+                        continue
                     kept.append((raw, NOT_OBSERVATION))
                     continue
                 screened, kind = route(raw, displays)
