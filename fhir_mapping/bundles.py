@@ -191,18 +191,23 @@ def _add_entries(
         try:
             inner = entry["resource"]
             rtype, rid = inner["resourceType"], inner["id"]
-            plain = rtype in _PLAIN_TYPES or (
-                type(rtype) is str and rtype not in _NOT_KEPT_AS_IS and bool(rtype.strip())
-            )
+            if (
+                (
+                    rtype in _PLAIN_TYPES
+                    or (type(rtype) is str and rtype not in _NOT_KEPT_AS_IS and rtype.strip())
+                )
+                and type(inner) is dict
+                and type(rid) is str
+                and rid.strip()
+            ):
+                # Not seen before: the key is new (a position kept is below len(target)).
+                position = len(target)
+                if seen.setdefault((rtype, rid), position) == position:
+                    pending.append(entry)
+                    target.append(inner)
+                    continue
         except (LookupError, TypeError):
-            plain = False  # no resource, or not a JSON object with a type and an id
-        if plain and type(inner) is dict and type(rid) is str and rid.strip():
-            key = (rtype, rid)
-            if key not in seen:
-                seen[key] = len(target)
-                pending.append(entry)
-                target.append(inner)
-                continue
+            pass  # no resource, or not a JSON object with a type and an id
         _add_entry(collected, target, entry, origin, depth)
 
 
