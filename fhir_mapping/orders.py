@@ -20,8 +20,6 @@ from fhir_mapping.parse import OTHER_VERSION_ELEMENTS, check_resource, other_ver
 from fhir_mapping.plain_orders import map_plain_request
 from rules.patient import CoMedication, TherapyExposure
 
-#: What :meth:`OrderMapping._plain_request` answers for an order it leaves to the general path.
-_GENERAL = "general"
 #: What marks a MedicationRequest of another FHIR version (:func:`other_version`).
 _REQUEST_MARKERS = OTHER_VERSION_ELEMENTS["MedicationRequest"]
 
@@ -75,35 +73,32 @@ class OrderMapping:
         (``None`` when it was checked, or is not an order to check). ``ref``:
         ``reference_of(raw)`` when the caller has it already.
 
-        A prefetch MedicationRequest of the common shape takes :meth:`_plain_request`, which
-        reaches the same result with fewer steps (``tests/fhir_mapping/test_plain_orders.py``)."""
-        if not is_draft and ref is not None and type(raw) is dict:
-            reason = self._plain_request(raw, ref)
-            if reason is not _GENERAL:
-                return reason
-        return self._medication(raw, is_draft=is_draft, selected=selected, ref=ref)
-
-    def _plain_request(self, raw: dict[str, Any], ref: str) -> str | None:
-        """:meth:`medication` for a prefetch MedicationRequest of the common shape: R4 (no
+        A prefetch MedicationRequest of the common shape is read here in fewer steps (the
+        plain path, ending in :func:`~fhir_mapping.plain_orders.map_plain_request`): R4 (no
         element of another version), a ``medicationCodeableConcept`` object the drug tables
-        identify, the context's patient as a plain ``subject`` reference. Anything else
-        answers :data:`_GENERAL` before any effect (no issue, no fact), and the general path
-        then reads the order. The steps it skips answer nothing for such an order: no version
-        issue, no reference to resolve, no draft to weigh, not another patient's."""
-        if raw.get("resourceType") != "MedicationRequest" or not raw.keys().isdisjoint(
-            _REQUEST_MARKERS
+        identify, the context's patient as a plain ``subject`` reference. Anything else goes to
+        the general path (:meth:`_medication`) before any effect (no issue, no fact). The steps
+        the plain path skips answer nothing for such an order: no version issue, no reference
+        to resolve, no draft to weigh, not another patient's. It reaches the same result
+        (``tests/fhir_mapping/test_plain_orders.py``); it is written in this method, not in one
+        of its own, as it runs for every order (a call less each)."""
+        if (
+            is_draft
+            or ref is None
+            or type(raw) is not dict
+            or raw.get("resourceType") != "MedicationRequest"
+            or not raw.keys().isdisjoint(_REQUEST_MARKERS)
         ):
-            return _GENERAL
+            return self._medication(raw, is_draft=is_draft, selected=selected, ref=ref)
         concept = raw.get("medicationCodeableConcept")
-        if type(concept) is not dict:
-            return _GENERAL
-        identified = self._identify([concept])
+        identified = self._identify([concept]) if type(concept) is dict else None
         if identified is None:
-            return _GENERAL
+            return self._medication(raw, selected=selected, ref=ref)
         if self.patient_id is not None:
             subject = raw.get("subject")
             if type(subject) is not dict or subject.get("reference") != self.own_subject:
-                return _GENERAL  # (_other_patient's common case only)
+                # (_other_patient's common case only)
+                return self._medication(raw, selected=selected, ref=ref)
         cleaned, issues = check_resource(raw, ref=ref, version_checked=True)
         if issues:
             self.issues.extend(issues)

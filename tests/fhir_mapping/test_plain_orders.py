@@ -1,4 +1,4 @@
-"""The plain-order path (OrderMapping._plain_request, fhir_mapping.plain_orders) maps a prefetch
+"""The plain-order path (OrderMapping.medication, fhir_mapping.plain_orders) maps a prefetch
 MedicationRequest exactly as the general path does: the same facts, issues, unchecked orders and
 answer, on the bench records' orders and on generated and mutated orders of any JSON shape
 (statuses, stop reasons, dosages with and without bounds, notes, intents, subjects of other
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from bench.workloads import heavy_body, realistic_body
 from fhir_mapping import map_prefetch
+from fhir_mapping import orders as order_mapping
 from fhir_mapping.builder import PatientBuilder
 from fhir_mapping.bundles import collect
 from fhir_mapping.codes import reference_of
@@ -280,15 +281,15 @@ def test_the_bench_records_take_the_plain_path_and_map_the_same(
     patient_id = body["context"]["patientId"]
     assert _map(resources, patient_id, plain=True) == _map(resources, patient_id, plain=False)
     taken: list[str] = []
-    plain_request = OrderMapping._plain_request
+    plain_request = order_mapping.map_plain_request
 
-    def counting(self: OrderMapping, raw: Any, ref: str) -> str | None:
-        answer = plain_request(self, raw, ref)
-        if answer != "general":
+    def counting(resource: Any, identified: Any, ref: str, memo: Any) -> Any:
+        answer = plain_request(resource, identified, ref, memo)
+        if answer[0] is not None:
             taken.append(ref)
         return answer
 
-    monkeypatch.setattr(OrderMapping, "_plain_request", counting)
+    monkeypatch.setattr(order_mapping, "map_plain_request", counting)
     fast = map_prefetch(body["prefetch"], body["context"])
     # Every cycle order and every co-medication the filter keeps takes the plain path.
     assert len(taken) >= 33
