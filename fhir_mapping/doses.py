@@ -21,6 +21,7 @@ from typing import Any
 
 from fhir_mapping.codes import as_decimal, as_dict, as_list, as_str, concept_codes
 from fhir_mapping.products import DoseLimit, product_table
+from rules.frozen import fast_init
 from rules.patient import Dose
 
 _MASS_FACTORS = {
@@ -115,6 +116,7 @@ def _schedule(text: str) -> tuple[int | None, int | None, bool | None]:
     return None, None, None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DoseReading:
     """The dose of one order and what could not be trusted in it (fixed texts, no values)."""
@@ -159,8 +161,11 @@ def read_dose(dosages: list[Any], strength_mg: Decimal | None = None) -> DoseRea
         this_unit = as_str(quantity.get("code")) or as_str(quantity.get("unit"))
         normalised_unit = (this_unit or "").strip().lower()
         factor = _MASS_FACTORS.get(normalised_unit)
-        counted = is_count_unit(this_unit) or is_count_unit(as_str(quantity.get("unit")))
-        if factor is None and strength_mg is not None and counted:
+        if (
+            factor is None
+            and strength_mg is not None
+            and (is_count_unit(this_unit) or is_count_unit(as_str(quantity.get("unit"))))
+        ):
             value, this_unit, factor = value * strength_mg, "mg", Decimal(1)
         if normalised_unit in _PER_M2_UNITS:
             per_m2, this_unit = True, "mg/m2"

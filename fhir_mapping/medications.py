@@ -38,7 +38,7 @@ from fhir_mapping.order_status import (
 from fhir_mapping.products import Product, drug_of, product_table
 from fhir_mapping.tables import Drug, drug_table
 from fhir_mapping.tolerance_text import note_text
-from rules.frozen import builder
+from rules.frozen import builder, fast_init
 from rules.patient import (
     Code,
     CoMedication,
@@ -53,6 +53,7 @@ MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
 Resolver = Callable[[str], Mapping[str, Any] | None]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Identified:
     drug: Drug
