@@ -42,6 +42,7 @@ from rules.patient import (
     GenomicSource,
     PartialDate,
     ResultValue,
+    SpecimenKind,
 )
 
 __all__ = ["VariantMemo", "map_plain_variant"]
@@ -57,6 +58,7 @@ _SOURCES: dict[str | None, GenomicSource] = {
     LA_GERMLINE: GenomicSource.GERMLINE,
 }
 _UNKNOWN_SOURCE = GenomicSource.UNKNOWN
+_UNKNOWN_SPECIMEN = SpecimenKind.UNKNOWN
 _VARIANT, _CODED = BiomarkerKind.VARIANT, Confidence.CODED
 #: The system spellings read (both HGNC ones normalise to HGNC: fhir_mapping.codes).
 _LOINC, _HGNC = frozenset({LOINC}), frozenset({HGNC, HGNC_STU2})
@@ -189,7 +191,17 @@ def map_plain_variant(
     date = dates.get(value) if dates is not None and type(value) is str else None
     if date is None:  # (a day read before in this call: _date's answer, without the call)
         date = _date(resource, dates) if dates is not None else effective_date(resource)
-    specimen, specimen_ref = of_observation(resource)
+    code = resource.get("code")
+    if (
+        type(code) is dict
+        and code.get("text") is None
+        and resource.get("specimen") is None
+        and resource.get("method") is None
+        and resource.get("note") is None
+    ):
+        specimen, specimen_ref = _UNKNOWN_SPECIMEN, None  # of_observation's answer for it
+    else:
+        specimen, specimen_ref = of_observation(resource)
     # One gene, no text, exon, range, HGVS or consequence: a single variant finding, present or
     # absent (map_variant's pertinent-negative branch needs two genes or two exons).
     # Positional, in the order of genomics._FIELDS.

@@ -149,6 +149,10 @@ def plain_variants(draw: st.DrawFn) -> dict[str, Any]:
         raw["note"] = [{"text": draw(st.sampled_from(["KIT exon 11 deletion", "no text"]))}]
     if not draw(st.integers(0, 4)):
         raw["specimen"] = draw(st.sampled_from([{"reference": "Specimen/s1"}, {"display": "FNA"}]))
+    if not draw(st.integers(0, 5)):
+        raw["method"] = draw(st.sampled_from([{"text": "liquid biopsy"}, {}, None]))
+    if not draw(st.integers(0, 5)):
+        raw["code"] = {**raw["code"], "text": draw(st.sampled_from(["ctDNA panel", None, ""]))}
     return raw
 
 
