@@ -86,6 +86,13 @@ _ROLE: dict[tuple[str, str], int] = {
 }
 
 
+#: Compiled once (``re.search`` with a pattern string probes re's cache on every call; with a
+#: flag it also pays an enum operation).
+_HGVS_PREFIX = re.compile(r"(?:^|:)[cpgnmr]\.")
+_EXON_WORD = re.compile(r"\bexon\s*(\d{1,2})\b", re.IGNORECASE)
+_EXON_NUMBER = re.compile(r"\s*\d{1,2}\s*")
+
+
 def component_key(component: Mapping[str, Any]) -> tuple[str, str] | None:
     """The first (system, code) of a component's code in a system the genomic mappers key on."""
     for system, code in code_pairs(component.get("code")):
@@ -118,7 +125,7 @@ def _value_strings(component: Mapping[str, Any]) -> list[str]:
 
 def _hgvs(component: Mapping[str, Any]) -> str | None:
     for value in _value_strings(component):
-        if re.search(r"(?:^|:)[cpgnmr]\.", value):
+        if _HGVS_PREFIX.search(value):
             return value.strip()
     return None
 
@@ -160,9 +167,9 @@ def read_result(
 def exon_from_text(values: Iterable[str]) -> int | None:
     exons = set()
     for value in values:
-        for match in re.finditer(r"\bexon\s*(\d{1,2})\b", value, flags=re.IGNORECASE):
+        for match in _EXON_WORD.finditer(value):
             exons.add(int(match.group(1)))
-        if re.fullmatch(r"\s*\d{1,2}\s*", value):
+        if _EXON_NUMBER.fullmatch(value):
             exons.add(int(value))
     return exons.pop() if len(exons) == 1 else None
 
