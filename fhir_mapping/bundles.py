@@ -21,11 +21,12 @@ class Collected:
     issues: list[MappingIssue] = field(default_factory=list)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict)
     _index: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: Bundle entries kept by :func:`_add_entries` whose index entries are not written yet
-    #: (their resource is a dict with a string type and id; the input is never modified).
+    #: Bundle entries kept by :func:`_add_entries` whose index entries are not written yet,
+    #: as runs ``(entries, start, end)``: ``entries[start:end]`` were all kept there (their
+    #: resource is a dict with a string type and id; the input is never modified).
     #: References are resolved for few resources (a medicationReference), so the index is
     #: written on first use, in the same order.
-    _pending: list[Mapping[str, Any]] = field(default_factory=list)
+    _pending: list[tuple[list[Any], int, int]] = field(default_factory=list)
     #: The draft orders' index, merged under this one (never shadowing it) on first use.
     _drafts_index: dict[str, Mapping[str, Any]] | None = None
 
@@ -35,12 +36,13 @@ class Collected:
         the first resource of a fullUrl)."""
         if self._pending:
             index = self._index
-            for entry in self._pending:
-                resource = entry["resource"]
-                index[f"{resource['resourceType']}/{resource['id']}"] = resource
-                url = _full_url(entry)
-                if url:
-                    index.setdefault(url, resource)
+            for entries, start, end in self._pending:
+                for entry in entries[start:end]:
+                    resource = entry["resource"]
+                    index[f"{resource['resourceType']}/{resource['id']}"] = resource
+                    url = _full_url(entry)
+                    if url:
+                        index.setdefault(url, resource)
             self._pending.clear()
         if self._drafts_index is not None:
             for ref, resource in self._drafts_index.items():
@@ -187,6 +189,9 @@ def _add_entries(
     written later (:attr:`Collected.index`): a searchset of a year-long record has hundreds of
     them, so this is written with subscripts rather than calls."""
     seen, pending = collected._seen, collected._pending
+    # The current run of kept entries starts at entries[start], when target held `before`:
+    # each entry of a run adds one resource, so it ends at start + len(target) - before.
+    start, before = 0, len(target)
     for entry in entries:
         try:
             inner = entry["resource"]
@@ -203,12 +208,18 @@ def _add_entries(
                 # Not seen before: the key is new (a position kept is below len(target)).
                 position = len(target)
                 if seen.setdefault((rtype, rid), position) == position:
-                    pending.append(entry)
                     target.append(inner)
                     continue
         except (LookupError, TypeError):
             pass  # no resource, or not a JSON object with a type and an id
+        here = start + len(target) - before  # this entry's place: the run ends before it
+        if here > start:
+            pending.append((entries, start, here))  # (before _add may read the index)
         _add_entry(collected, target, entry, origin, depth)
+        start, before = here + 1, len(target)
+    end = start + len(target) - before
+    if end > start:
+        pending.append((entries, start, end))
 
 
 def collect(prefetch: Mapping[str, Any], context: Mapping[str, Any]) -> Collected:

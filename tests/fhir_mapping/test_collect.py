@@ -64,8 +64,18 @@ def reference(entries: list[Any]) -> bundles.Collected:
     return collected
 
 
+#: A Bundle inside a Bundle: its entries are read (depth + 1) between the outer ones.
+NESTED = st.fixed_dictionaries(
+    {
+        "resource": st.fixed_dictionaries(
+            {"resourceType": st.just("Bundle"), "entry": st.lists(ENTRY, max_size=4)}
+        )
+    }
+)
+
+
 @settings(max_examples=1500, deadline=None)
-@given(st.lists(ENTRY | st.integers(), max_size=8))
+@given(st.lists(ENTRY | NESTED | st.integers(), max_size=8))
 @example([{"resource": {"resourceType": "Bundle", "id": "a"}}])
 @example([{"resource": {"resourceType": "OperationOutcome", "id": "a"}}])
 def test_fast_path_keeps_what_reading_each_entry_keeps(entries: list[Any]) -> None:
