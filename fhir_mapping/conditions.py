@@ -7,6 +7,7 @@ history. The clinical/verification status rules live here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import fields
 from typing import Any
 
 from fhir_mapping import histology
@@ -27,6 +28,7 @@ from fhir_mapping.codes import (
 )
 from fhir_mapping.dates import effective_date, parse_date, period_start
 from fhir_mapping.issues import MappingIssue
+from rules.frozen import builder
 from rules.patient import (
     ClinicalStatus,
     Code,
@@ -38,6 +40,32 @@ from rules.patient import (
 LNC_HISTOLOGY_OBSERVATION = "31206-6"
 
 _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+_CLINICAL = {member.value: member for member in ClinicalStatus}
+_VERIFICATION = {member.value: member for member in VerificationStatus}
+_CLINICAL_UNKNOWN, _VERIFICATION_UNKNOWN = (
+    ClinicalStatus.UNKNOWN,
+    VerificationStatus.UNKNOWN,
+)
+#: The diagnosis of a Condition is built positionally (rules.frozen.builder), in this field
+#: order, checked here at import so that a field added or moved fails loudly.
+_DIAGNOSIS_FIELDS = (
+    "histology",
+    "code",
+    "source_ref",
+    "subtype",
+    "site",
+    "clinical_status",
+    "verification_status",
+    "onset",
+    "recorded",
+    "stage",
+    "metastatic",
+    "confidence",
+    "behaviour",
+)
+if tuple(field.name for field in fields(Diagnosis)) != _DIAGNOSIS_FIELDS:
+    raise ImportError("Diagnosis's fields changed: update conditions.map_condition")
+_build_diagnosis = builder(Diagnosis)
 
 
 def _histology_extension_concepts(resource: Mapping[str, Any]) -> Iterator[Any]:
@@ -161,32 +189,30 @@ def map_condition(
         site = next(concept_codes(body_site), None)
         if site is not None:
             break
-    try:
-        clinical = ClinicalStatus(clinical_code) if clinical_code else ClinicalStatus.UNKNOWN
-    except ValueError:
-        clinical = ClinicalStatus.UNKNOWN
-    try:
-        verification = (
-            VerificationStatus(verification_code)
-            if verification_code
-            else VerificationStatus.UNKNOWN
-        )
-    except ValueError:
-        verification = VerificationStatus.UNKNOWN
-    diagnosis = Diagnosis(
-        histology=finding.histology,
-        subtype=finding.subtype,
-        code=finding.code,
-        source_ref=ref,
-        site=site,
-        clinical_status=clinical,
-        verification_status=verification,
-        onset=onset,
-        recorded=parse_date(resource.get("recordedDate")),
-        stage=stage,
-        metastatic=metastatic,
-        confidence=finding.confidence,
-        behaviour=finding.behaviour,
+    # (ClinicalStatus(code), VerificationStatus(code) and their ValueError, as dict look-ups)
+    clinical = (
+        _CLINICAL.get(clinical_code, _CLINICAL_UNKNOWN) if clinical_code else _CLINICAL_UNKNOWN
+    )
+    verification = (
+        _VERIFICATION.get(verification_code, _VERIFICATION_UNKNOWN)
+        if verification_code
+        else _VERIFICATION_UNKNOWN
+    )
+    # Positional, in the field order checked at import (_DIAGNOSIS_FIELDS).
+    diagnosis = _build_diagnosis(
+        finding.histology,
+        finding.code,
+        ref,
+        finding.subtype,
+        site,
+        clinical,
+        verification,
+        onset,
+        parse_date(resource.get("recordedDate")),
+        stage,
+        metastatic,
+        finding.confidence,
+        finding.behaviour,
     )
     return diagnosis, issues
 

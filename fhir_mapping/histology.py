@@ -13,6 +13,9 @@ from rules.patient import Code, Confidence, Histology, HistologySubtype
 
 #: Source priority when coded histologies disagree (lower wins).
 _PRIORITY = {ICDO3: 0, SNOMED: 1, ICD10CM: 2}
+#: ``Histology.specificity`` of every histology, read once (the property loads two members,
+#: each through EnumType's attribute hook on Python 3.11).
+_SPECIFICITY = {histology: histology.specificity for histology in Histology}
 
 
 @fast_init
@@ -26,7 +29,7 @@ class HistologyFinding:
 
     @property
     def specificity(self) -> int:
-        return self.histology.specificity * 2 + (1 if self.subtype else 0)
+        return _SPECIFICITY[self.histology] * 2 + (1 if self.subtype else 0)
 
 
 def from_code(code: Code) -> HistologyFinding | None:
@@ -71,11 +74,11 @@ def choose(findings: list[HistologyFinding]) -> tuple[HistologyFinding | None, b
     """Pick the most specific coded finding; report a conflict between named histologies."""
     if not findings:
         return None, False
-    named = {f.histology for f in findings if f.histology.specificity == 2}
+    named = {f.histology for f in findings if _SPECIFICITY[f.histology] == 2}
     conflict = len(named) > 1
     if conflict:
         best = min(
-            (f for f in findings if f.histology.specificity == 2),
+            (f for f in findings if _SPECIFICITY[f.histology] == 2),
             key=lambda f: (_PRIORITY.get(f.code.system, 9), -f.specificity),
         )
         return best, True
