@@ -1,4 +1,4 @@
-"""The plain-variant path (fhir_mapping.plain_variants, taken by PatientBuilder._genomic) maps a
+"""The plain-variant path (fhir_mapping.plain_variants, taken by ObservationMapping._genomic) maps a
 genomic variant Observation exactly as the general path (genomics.map_variant) does: the same
 findings, issues, notes read and dates memo, on the bench records' variants and on generated and
 mutated variants of every answer, gene, source and component shape (HGNC spellings, displays
@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.workloads import heavy_body, realistic_body
-from fhir_mapping import builder as builder_module
-from fhir_mapping import genomics, map_prefetch
+from fhir_mapping import genomics, map_prefetch, observation_builder
 from fhir_mapping.builder import PatientBuilder
 from fhir_mapping.bundles import collect
 from fhir_mapping.codes import reference_of
@@ -192,7 +191,7 @@ def _map(
     plain path answering "general" for every variant."""
     builder = PatientBuilder(collect({}, {}), patient_id)
     with mock.patch.object(
-        builder_module,
+        observation_builder,
         "map_plain_variant",
         map_plain_variant if plain else (lambda *args: None),
     ):
@@ -310,9 +309,9 @@ def test_the_bench_records_take_the_plain_path_and_map_the_same(make: Any) -> No
             taken.append(ref)
         return answer
 
-    with mock.patch.object(builder_module, "map_plain_variant", counting):
+    with mock.patch.object(observation_builder, "map_plain_variant", counting):
         fast = map_prefetch(body["prefetch"], body["context"])
     # Every pertinent negative of the panel takes the plain path.
     assert len(taken) >= (12 if make is realistic_body else 39)
-    with mock.patch.object(builder_module, "map_plain_variant", lambda *args: None):
+    with mock.patch.object(observation_builder, "map_plain_variant", lambda *args: None):
         assert map_prefetch(body["prefetch"], body["context"]) == fast

@@ -182,11 +182,11 @@ def test_no_module_of_the_mapping_reads_a_member_the_projection_leaves_out() -> 
     # and Observations only; in exons.py
     # "substitution" is an HGVS change, not MedicationRequest.substitution.
     # Also read: an order's note (tolerance_text.py: an intolerance in words) and a disease
-    # status' note (disease_status.py: limited progression). builder.py (an Observation),
-    # plain_variants.py (a variant's specimen) and plain_orders.py (an order) test whether a
-    # note is there before calling those readers.
+    # status' note (disease_status.py: limited progression). observation_builder.py (an
+    # Observation), plain_variants.py (a variant's specimen) and plain_orders.py (an order)
+    # test whether a note is there before calling those readers.
     assert read == {
-        ("note", "builder.py"),
+        ("note", "observation_builder.py"),
         ("note", "plain_variants.py"),
         ("note", "plain_orders.py"),
         ("note", "disease_status.py"),
