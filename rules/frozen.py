@@ -63,6 +63,14 @@ def _twin(cls: type[Any]) -> type[Any]:
     )
 
 
+def _stores(cls: type[Any], names: list[str]) -> str:
+    """The generated lines that store each field on ``self`` (an instance of the twin), give it
+    back its class, then run ``__post_init__`` when the class has one."""
+    stores = "".join(f"    self.{name} = {name}\n" for name in names)
+    post_init = "    self.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
+    return f"{stores}    self.__class__ = _cls\n{post_init}"
+
+
 def builder(cls: type[_T]) -> Callable[..., _T]:
     """A function ``build(*values)`` answering what ``cls(*values)`` answers, for the frozen,
     slotted dataclass ``cls`` with plain fields: every field's value positionally, in field
@@ -70,14 +78,10 @@ def builder(cls: type[_T]) -> Callable[..., _T]:
     fields = _plain_fields(cls)
     names = [field.name for field in fields]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": _twin(cls)}
-    stores = "".join(f"    self.{name} = {name}\n" for name in names)
-    post_init = "    self.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
     source = (
         f"def build({', '.join(names)}):\n"
         "    self = _new(_twin)\n"
-        f"{stores}"
-        "    self.__class__ = _cls\n"
-        f"{post_init}"
+        f"{_stores(cls, names)}"
         "    return self\n"
     )
     exec(source, namespace)  # noqa: S102 - generated from the dataclass's own field names
@@ -105,17 +109,13 @@ def fast_init(cls: type[_T]) -> type[_T]:
         else:
             namespace[f"_default_{field.name}"] = field.default
             signature.append(f"{field.name}=_default_{field.name}")
-    stores = "".join(f"    self.{name} = {name}\n" for name in arguments)
-    post_init = "    self.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
     source = (
         f"def __init__(self, {', '.join(signature)}):\n"
         "    if self.__class__ is not _cls:\n"
         f"        _slow(self, {', '.join(arguments)})\n"
         "        return\n"
         "    _set(self, '__class__', _twin)\n"
-        f"{stores}"
-        "    self.__class__ = _cls\n"
-        f"{post_init}"
+        f"{_stores(cls, arguments)}"
     )
     exec(source, namespace)  # noqa: S102 - generated from the dataclass's own field names
     init: Callable[..., None] = namespace["__init__"]
