@@ -250,6 +250,24 @@ def code_pairs(concept: Any) -> list[tuple[str, str]]:
     return out
 
 
+def only_coding(concept: Any, systems: frozenset[str]) -> str | None:
+    """The code of a JSON concept whose only coding is a JSON object in one of ``systems``
+    (spelt exactly as given) with a string code, unstripped; ``None`` for any other shape.
+    The fast paths' reading of the common single-coding concept: anything else goes to
+    :func:`code_pairs` and its kin, which normalise."""
+    if type(concept) is dict:
+        items = concept.get("coding")
+        if type(items) is list and len(items) == 1:
+            coding = items[0]
+            if type(coding) is dict:
+                system = coding.get("system")
+                if type(system) is str and system in systems:
+                    code = coding.get("code")
+                    if type(code) is str:
+                        return code
+    return None
+
+
 def first_code(concept: Any, system: str) -> Code | None:
     return next((c for c in concept_codes(concept) if c.system == system), None)
 

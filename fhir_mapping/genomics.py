@@ -23,6 +23,7 @@ from fhir_mapping.codes import (
     as_str,
     code_pairs,
     concept_codes,
+    only_coding,
     reference_of,
 )
 from fhir_mapping.dates import effective_date, parse_date
@@ -94,6 +95,10 @@ _VARIANT, _FUSION = BiomarkerKind.VARIANT, BiomarkerKind.FUSION
 _REARRANGEMENT, _AMPLIFICATION = BiomarkerKind.REARRANGEMENT, BiomarkerKind.AMPLIFICATION
 
 
+#: The system of classify's common code, spelt exactly (for :func:`only_coding`).
+_LOINC = frozenset({LOINC})
+
+
 @functools.cache
 def _loinc_kinds() -> Mapping[str, str]:
     """:func:`classify`'s answer for each LOINC code it names (the variant and region codes
@@ -110,15 +115,9 @@ def classify(raw: Mapping[str, Any]) -> str | None:
     The common code (one coding, the LOINC system spelt exactly) is answered with one lookup
     of its stripped code: what the loop of :func:`_classify` answers for it
     (``tests/fhir_mapping/test_code_pairs.py`` holds the two to the same answer)."""
-    concept = raw.get("code")
-    if type(concept) is dict:
-        items = concept.get("coding")
-        if type(items) is list and len(items) == 1:
-            coding = items[0]
-            if type(coding) is dict and coding.get("system") == LOINC:
-                code = coding.get("code")
-                if type(code) is str:
-                    return _loinc_kinds().get(code.strip())
+    code = only_coding(raw.get("code"), _LOINC)
+    if code is not None:
+        return _loinc_kinds().get(code.strip())
     return _classify(raw)
 
 

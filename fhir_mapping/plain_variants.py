@@ -28,6 +28,7 @@ from fhir_mapping.codes import (
     LNC_GENE_STUDIED,
     LNC_GENOMIC_SOURCE,
     LOINC,
+    only_coding,
 )
 from fhir_mapping.dates import effective_date
 from fhir_mapping.genes import _table_ids
@@ -64,23 +65,6 @@ _VARIANT, _CODED = BiomarkerKind.VARIANT, Confidence.CODED
 _LOINC, _HGNC = frozenset({LOINC}), frozenset({HGNC, HGNC_STU2})
 
 
-def _only_coding(concept: Any, systems: frozenset[str]) -> str | None:
-    """The code of a concept whose only coding is in one of ``systems`` (exactly spelt);
-    ``None`` for any other shape. (A code with surrounding blanks is answered as it is: none
-    of the codes it is compared with has any, so it takes the general path.)"""
-    if type(concept) is dict:
-        items = concept.get("coding")
-        if type(items) is list and len(items) == 1:
-            coding = items[0]
-            if type(coding) is dict:
-                system = coding.get("system")
-                if type(system) is str and system in systems:
-                    code = coding.get("code")
-                    if type(code) is str:
-                        return code
-    return None
-
-
 class VariantMemo:
     """Per-call memo of :func:`map_plain_variant` (one per mapping call, like the builder's dates
     memo; nothing outlives the call): the reading of each component and answer concept already
@@ -104,9 +88,9 @@ class VariantMemo:
 def _read_component(component: dict[str, Any]) -> tuple[bool, Any] | None:
     """``(True, gene)`` for a gene-studied component of the common shape, ``(False, source)``
     for a genomic-source one; ``None`` for any other component."""
-    role = _only_coding(component.get("code"), _LOINC)
+    role = only_coding(component.get("code"), _LOINC)
     if role == LNC_GENE_STUDIED:
-        hgnc_id = _only_coding(component.get("valueCodeableConcept"), _HGNC)
+        hgnc_id = only_coding(component.get("valueCodeableConcept"), _HGNC)
         if hgnc_id is None or hgnc_id not in _table_ids():
             return None
         table = gene_table()
@@ -120,7 +104,7 @@ def _read_component(component: dict[str, Any]) -> tuple[bool, Any] | None:
                 return None  # a display naming another gene: an issue to raise
         return True, known
     if role == LNC_GENOMIC_SOURCE:
-        answer = _SOURCES.get(_only_coding(component.get("valueCodeableConcept"), _LOINC))
+        answer = _SOURCES.get(only_coding(component.get("valueCodeableConcept"), _LOINC))
         return None if answer is None else (False, answer)
     return None
 
@@ -150,7 +134,7 @@ def map_plain_variant(
     if seen is not None and seen[0] == concept:
         result = seen[1]
     else:
-        answer = _RESULTS.get(_only_coding(concept, _LOINC))
+        answer = _RESULTS.get(only_coding(concept, _LOINC))
         if answer is None:
             return None
         result = answer
