@@ -7,7 +7,6 @@ history. The clinical/verification status rules live here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
 from typing import Any
 
 from fhir_mapping import histology
@@ -28,7 +27,7 @@ from fhir_mapping.codes import (
 )
 from fhir_mapping.dates import effective_date, parse_date, period_start
 from fhir_mapping.issues import MappingIssue
-from rules.frozen import builder
+from rules.frozen import builder, expect_fields
 from rules.patient import (
     ClinicalStatus,
     Code,
@@ -63,8 +62,7 @@ _DIAGNOSIS_FIELDS = (
     "confidence",
     "behaviour",
 )
-if tuple(field.name for field in fields(Diagnosis)) != _DIAGNOSIS_FIELDS:
-    raise ImportError("Diagnosis's fields changed: update conditions.map_condition")
+expect_fields(Diagnosis, _DIAGNOSIS_FIELDS, "conditions.map_condition")
 _build_diagnosis = builder(Diagnosis)
 
 

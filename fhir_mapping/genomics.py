@@ -8,7 +8,6 @@ in :mod:`fhir_mapping.implications`.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -35,6 +34,7 @@ from fhir_mapping.negatives import regions_by_gene
 from fhir_mapping.regions import exons_in_range
 from fhir_mapping.specimens import of_observation
 from fhir_mapping.tables import GenomicTest, gene_table, genomic_tests
+from rules.frozen import expect_fields
 from rules.patient import (
     Biomarker,
     BiomarkerKind,
@@ -83,8 +83,7 @@ _FIELDS = (
     "specimen",
     "specimen_ref",
 )
-if tuple(f.name for f in dataclasses.fields(Biomarker)) != _FIELDS:
-    raise ImportError("fhir_mapping.genomics: Biomarker's fields changed; update _FIELDS and calls")
+expect_fields(Biomarker, _FIELDS, "fhir_mapping.genomics (_FIELDS and its calls)")
 
 
 #: Enum members as module constants: ``Enum.MEMBER`` is a descriptor call each time (~0.14 us

@@ -8,7 +8,7 @@ order's status, stop reason and intent are read by :mod:`fhir_mapping.order_stat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +38,7 @@ from fhir_mapping.order_status import (
 from fhir_mapping.products import Product, drug_of, product_table
 from fhir_mapping.tables import Drug, drug_table
 from fhir_mapping.tolerance_text import note_text
-from rules.frozen import builder, fast_init
+from rules.frozen import builder, expect_fields, fast_init
 from rules.patient import (
     Code,
     CoMedication,
@@ -349,5 +349,4 @@ _FIELDS = {
     ),
 }
 for _fact, _names in _FIELDS.items():
-    if tuple(item.name for item in fields(_fact)) != _names:
-        raise ImportError(f"{_fact.__name__}'s fields changed: update map_medication")
+    expect_fields(_fact, _names, "fhir_mapping.medications (map_medication, comedication)")

@@ -27,10 +27,10 @@ instructions for a :class:`rules.facts.TherapyExposure`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["builder", "fast_init"]
+__all__ = ["builder", "expect_fields", "fast_init", "twin"]
 
 _T = TypeVar("_T")
 
@@ -49,18 +49,35 @@ def _plain_fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
     return fields
 
 
-def _twin(cls: type[Any]) -> type[Any]:
-    """A subclass of ``cls`` with no slot of its own and ``object``'s ``__setattr__``."""
-    return type(
-        f"_{cls.__name__}Building",
-        (cls,),
-        {
-            "__slots__": (),
-            "__setattr__": object.__setattr__,
-            "__delattr__": object.__delattr__,
-            "__module__": cls.__module__,
-        },
-    )
+#: The twin of each class (:func:`twin`), made once: fast_init, builder and rules.values share it.
+_TWINS: dict[type[Any], type[Any]] = {}
+
+
+def twin(cls: type[Any]) -> type[Any]:
+    """A subclass of ``cls`` with no slot of its own and ``object``'s ``__setattr__`` (one per
+    class): an instance built as this twin stores its fields as plain slots, then takes
+    ``cls`` as its class (see the module)."""
+    made = _TWINS.get(cls)
+    if made is None:
+        made = _TWINS[cls] = type(
+            f"_{cls.__name__}Building",
+            (cls,),
+            {
+                "__slots__": (),
+                "__setattr__": object.__setattr__,
+                "__delattr__": object.__delattr__,
+                "__module__": cls.__module__,
+            },
+        )
+    return made
+
+
+def expect_fields(cls: type[Any], names: Sequence[str], user: str) -> None:
+    """Stop the import of ``user`` unless the dataclass ``cls``'s fields are ``names``, in this
+    order: for a caller that builds ``cls`` with positional arguments, so that a field added or
+    moved fails loudly instead of shifting a value."""
+    if tuple(field.name for field in dataclasses.fields(cls)) != tuple(names):
+        raise ImportError(f"{cls.__name__}'s fields changed: update {user}")
 
 
 def _stores(cls: type[Any], names: list[str]) -> str:
@@ -77,7 +94,7 @@ def builder(cls: type[_T]) -> Callable[..., _T]:
     order (no defaults); ``__post_init__`` runs last when the class has one (see the module)."""
     fields = _plain_fields(cls)
     names = [field.name for field in fields]
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": _twin(cls)}
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": twin(cls)}
     source = (
         f"def build({', '.join(names)}):\n"
         "    self = _new(_twin)\n"
@@ -94,11 +111,10 @@ def builder(cls: type[_T]) -> Callable[..., _T]:
 def fast_init(cls: type[_T]) -> type[_T]:
     """Give the frozen, slotted dataclass ``cls`` a cheap ``__init__`` (see the module)."""
     fields = _plain_fields(cls)
-    twin = _twin(cls)
     namespace: dict[str, Any] = {
         "_set": object.__setattr__,
         "_cls": cls,
-        "_twin": twin,
+        "_twin": twin(cls),
         "_slow": cls.__init__,
     }
     signature, arguments = [], []

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import total_ordering
 from typing import Any
 
-from rules.frozen import fast_init
+from rules.frozen import fast_init, twin
 
 __all__ = [
     "Agent",
@@ -124,19 +124,9 @@ class PartialDate:
         return self.isoformat()
 
 
-#: :class:`PartialDate`'s twin for :func:`day_of`: the same layout (no slot of its own), with
-#: ``object``'s ``__setattr__``, so that a field is a plain slot store (as in
-#: :func:`rules.frozen.fast_init`).
-_PartialDateBuilding: type = type(
-    "_PartialDateBuilding",
-    (PartialDate,),
-    {
-        "__slots__": (),
-        "__setattr__": object.__setattr__,
-        "__delattr__": object.__delattr__,
-        "__module__": __name__,
-    },
-)
+#: :class:`PartialDate`'s twin for :func:`day_of` (:func:`rules.frozen.twin`): a field of it is
+#: a plain slot store.
+_PartialDateBuilding = twin(PartialDate)
 _new = object.__new__
 
 
