@@ -9,7 +9,6 @@ second validation once the unknown and non-conformant elements are dropped.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,15 +29,23 @@ def has_modifier_extension(node: Any, depth: int = 0) -> bool:
     return False
 
 
-def drop_path(raw: dict[str, Any], path: r4.Path) -> None:
+def drop_path(raw: dict[str, Any], path: r4.Path, copied: set[int] | None = None) -> None:
+    """Remove the element at ``path`` from ``raw``. With ``copied`` (the ids of the containers
+    already copied for this removal), every dict or list on the way is first replaced by a
+    shallow copy, so the removal never reaches a container ``raw`` shares with its source."""
     node: Any = raw
     for step in path[:-1]:
         if isinstance(node, dict) and isinstance(step, str):
-            node = node.get(step)
+            child = node.get(step)
         elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]
+            child = node[step]
         else:
             return
+        if copied is not None and isinstance(child, dict | list) and id(child) not in copied:
+            child = dict(child) if isinstance(child, dict) else list(child)
+            copied.add(id(child))
+            node[step] = child
+        node = child
     if isinstance(node, dict) and path and isinstance(path[-1], str):
         node.pop(path[-1], None)
 
@@ -64,9 +71,13 @@ class Verdict:
 def cleaned_copy(
     raw: Mapping[str, Any], unknown: tuple[r4.Path, ...], dropped: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    cleaned = copy.deepcopy(dict(raw))
+    """``raw`` without the elements at ``unknown`` and the top-level ``dropped``; ``raw`` is
+    left as it was. Only the containers on the way to a removed element are copied (the mapping
+    never writes into a resource, as with the plain ``dict(raw)`` of a conformant one)."""
+    cleaned = dict(raw)
+    copied = {id(cleaned)}
     for path in unknown:
-        drop_path(cleaned, path)
+        drop_path(cleaned, path, copied)
     for element in dropped:
         cleaned.pop(element, None)
     return cleaned
