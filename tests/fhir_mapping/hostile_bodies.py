@@ -16,8 +16,8 @@ def _notes(count: int) -> list[dict[str, str]]:
     return [{"text": f"n{i % 10}"} for i in range(count)]
 
 
-def _gist_condition(index: int) -> dict[str, Any]:
-    return {
+def _gist_condition(index: int, notes: int = NOTES_PER_RESOURCE) -> dict[str, Any]:
+    condition: dict[str, Any] = {
         "resourceType": "Condition",
         "id": f"noisy-{index}",
         "subject": {"reference": "Patient/bench-gist-1"},
@@ -38,8 +38,10 @@ def _gist_condition(index: int) -> dict[str, Any]:
                 }
             ]
         },
-        "note": _notes(NOTES_PER_RESOURCE),
     }
+    if notes:
+        condition["note"] = _notes(notes)
+    return condition
 
 
 def noisy_conditions_body(conditions: int = 14) -> dict[str, Any]:
@@ -95,8 +97,7 @@ def many_conditions_body(conditions: int = 3_000, *, unknown: bool = False) -> d
     body = order_sign_body(20)
     lean = []
     for i in range(conditions):
-        condition = _gist_condition(i)
-        del condition["note"]
+        condition = _gist_condition(i, notes=0)
         if unknown:
             condition["grade"] = {"text": "high"}
         lean.append(condition)
