@@ -29,9 +29,9 @@ def has_modifier_extension(node: Any, depth: int = 0) -> bool:
     return False
 
 
-def drop_path(raw: dict[str, Any], path: r4.Path, copied: set[int] | None = None) -> None:
-    """Remove the element at ``path`` from ``raw``. With ``copied`` (the ids of the containers
-    already copied for this removal), every dict or list on the way is first replaced by a
+def drop_path(raw: dict[str, Any], path: r4.Path, copied: set[int]) -> None:
+    """Remove the element at ``path`` from ``raw``. Every dict or list on the way whose id is
+    not in ``copied`` (the containers already copied for this cleaning) is first replaced by a
     shallow copy, so the removal never reaches a container ``raw`` shares with its source."""
     node: Any = raw
     for step in path[:-1]:
@@ -41,7 +41,7 @@ def drop_path(raw: dict[str, Any], path: r4.Path, copied: set[int] | None = None
             child = node[step]
         else:
             return
-        if copied is not None and isinstance(child, dict | list) and id(child) not in copied:
+        if isinstance(child, dict | list) and id(child) not in copied:
             child = dict(child) if isinstance(child, dict) else list(child)
             copied.add(id(child))
             node[step] = child
