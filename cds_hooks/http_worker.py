@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import re
 import selectors
 import socket
@@ -41,6 +42,7 @@ from gunicorn import http
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from cds_hooks import accept_balance
 from cds_hooks.chunked import ChunkedBody, ChunkError
 from cds_hooks.errors import InvalidRequest
 from cds_hooks.observability import REQUESTS
@@ -196,16 +198,80 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reading: dict[TConn, _Reading] = {}
+        self._row = -1  # this worker's row in accept_balance.table (set after the fork)
+        self._defer_since = 0.0  # when a waiting connection was first left to another worker
+        self._recheck_at = 0.0  # when to look at the listeners again (0: not deferring)
+        self._last_accept = 0.0
+
+    def init_process(self) -> None:
+        table = accept_balance.table
+        if table is not None:
+            self._row = table.join(os.getpid())
+        super().init_process()  # runs the main loop
+
+    # -- the least loaded worker accepts (cds_hooks.accept_balance) ---------------------------
+
+    def _leave_to_another(self) -> bool:
+        """Whether a less loaded worker should take the waiting connection (then this worker
+        stops listening until :data:`accept_balance.RECHECK_S` has passed)."""
+        table = accept_balance.table
+        if table is None or self._row < 0 or not self.alive:
+            return False
+        fewest = table.fewest_elsewhere(self._row)
+        if fewest is None:
+            return False
+        now = time.monotonic()
+        if self.nr_conns <= fewest and (
+            now - self._last_accept >= self.nr_conns * accept_balance.PACE_S
+        ):
+            return False
+        if not self._defer_since:
+            self._defer_since = now
+        elif now - self._defer_since >= accept_balance.MAX_DEFER_S:
+            return False
+        self._recheck_at = now + accept_balance.RECHECK_S
+        ThreadWorker.set_accept_enabled(self, False)
+        return True
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        table = accept_balance.table
+        if table is not None and self._row >= 0:
+            table.publish(self._row, self.nr_conns)
+        if self._recheck_at:
+            remaining = self._recheck_at - time.monotonic()
+            if remaining > 0:
+                timeout = min(timeout, remaining)
+            else:
+                self._recheck_at = 0.0
+                if self.nr_conns < self.worker_connections:
+                    ThreadWorker.set_accept_enabled(self, True)
+        listening = self._accepting
+        try:
+            events = self.poller.select(timeout)
+        except InterruptedError:
+            return
+        if (
+            listening
+            and self._defer_since
+            and not any(key.fileobj in self.sockets for key, _ in events)
+        ):
+            self._defer_since = 0.0  # the connection it left was taken by another worker
+        for key, _ in events:
+            key.data(key.fileobj)
 
     # -- reading without a thread -----------------------------------------------------------
 
     def accept(self, listener: socket.socket) -> None:
+        if self._leave_to_another():
+            return
         try:
             client_sock, client_addr = listener.accept()
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return
+        self._defer_since = 0.0
+        self._last_accept = time.monotonic()
         self.nr_conns += 1
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
         self._start_reading(conn)
@@ -303,7 +369,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     # -- graceful drain ---------------------------------------------------------------------
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        if not enabled and not self.alive and self._accepting:
+        if enabled and self._recheck_at:
+            return  # left to a less loaded worker until the recheck
+        if not enabled and not self.alive and (self._accepting or self._recheck_at):
             # Stopping: take every connection already queued on the listeners first; they
             # are served before the worker exits instead of being reset with the sockets.
             for listener in self.sockets:

@@ -85,8 +85,9 @@ def worker_count(settings: Settings) -> int:
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn settings of production (``serve`` and ``deploy/gunicorn.conf.py``)."""
-    from cds_hooks import http_worker
+    from cds_hooks import accept_balance, http_worker
 
+    accept_balance.prepare(worker_count(settings))
     http_worker.max_body_bytes = settings.max_body_bytes
     http_worker.request_read_timeout_s = settings.request_read_timeout_s
     return {
@@ -128,7 +129,11 @@ def post_fork(server: Any, worker: Any) -> None:
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    """In the arbiter, when a worker has exited: drop its live gauges from the metrics."""
+    """In the arbiter, when a worker has exited: free its row of the connection table and
+    drop its live gauges from the metrics."""
+    from cds_hooks import accept_balance
+
+    accept_balance.forget(worker.pid)
     if os.environ.get(METRICS_ENV):
         from prometheus_client import multiprocess
 

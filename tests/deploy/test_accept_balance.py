@@ -1,0 +1,89 @@
+"""Kept-alive connections are spread over the workers (``BufferingWorker``'s least-loaded
+accept): a client that pools its connections (an EHR, or nginx's upstream ``keepalive``) keeps
+each on the worker that accepted it, so a worker holding most of them serves most requests on
+one core while another idles, and the calls pinned there wait (``bench/RESULTS.md``)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.serve_process import serve
+
+pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of the server side of the established connections on ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                inodes.add(fields[9])
+    return inodes
+
+
+def _workers(arbiter: int) -> list[str]:
+    return Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
+
+
+def _wait_for_workers(arbiter: int, workers: int) -> None:
+    """gunicorn forks its workers a random 0-100 ms apart: the first answers /healthz while the
+    last may not exist yet."""
+    deadline = time.monotonic() + 30
+    while len(_workers(arbiter)) < workers:
+        assert time.monotonic() < deadline, "the workers did not all start"
+        time.sleep(0.05)
+    time.sleep(1)  # each has imported nothing new (preloaded) but still sets up its loop
+
+
+def _connections_per_worker(arbiter: int, port: int) -> list[int]:
+    children = _workers(arbiter)
+    inodes = _established_inodes(port)
+    counts = Counter({pid: 0 for pid in children})
+    for pid in children:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                counts[pid] += 1
+    return sorted(counts.values(), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("workers", "connections", "expected"), [(3, 6, [2, 2, 2]), (2, 8, [4, 4])]
+)
+def test_pooled_connections_are_spread_evenly_over_the_workers(
+    tmp_path, workers, connections, expected
+):
+    with serve(tmp_path, CDS_WORKERS=str(workers)) as service:
+        port = int(service.base.rsplit(":", 1)[1])
+        _wait_for_workers(service.process.pid, workers)
+        pool = []
+        try:
+            for _ in range(connections):  # a client pool growing one connection at a time
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                response.read()
+                assert response.status == 200
+                assert response.getheader("Connection", "").lower() != "close"
+                pool.append(conn)
+            assert _connections_per_worker(service.process.pid, port) == expected
+            for conn in pool:  # each pooled connection still answers on its worker
+                conn.request("GET", "/healthz")
+                assert conn.getresponse().read()
+        finally:
+            for conn in pool:
+                conn.close()
