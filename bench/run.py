@@ -276,7 +276,7 @@ def main() -> int:
             "warmup": args.warmup,
             "rounds": args.rounds,
             "gunicorn": "deploy/gunicorn.conf.py",
-            "workers": args.workers or "CPU count + 1 (deploy/gunicorn.conf.py)",
+            "workers": args.workers or "CPU count (deploy/gunicorn.conf.py)",
         },
         "results": results,
         "targets": targets,

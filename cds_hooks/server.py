@@ -78,9 +78,11 @@ def cleanup_metrics_dir() -> None:
 
 
 def worker_count(settings: Settings) -> int:
-    # CPU-bound mapping and rules: one worker per core plus one (bench/RESULTS.md); the
-    # threads of each worker cover the I/O waits.
-    return settings.workers or multiprocessing.cpu_count() + 1
+    # CPU-bound mapping and rules: one worker per core (bench/RESULTS.md: a third worker on two
+    # cores raised p99 by a third and CPU per call by 3-30 %, its processes time-sliced on the
+    # cores); the threads of each worker cover the I/O waits, and cds_hooks.accept_balance
+    # spreads the connections evenly over the workers.
+    return settings.workers or multiprocessing.cpu_count()
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:

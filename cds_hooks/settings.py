@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         "reviewed'), hide, or kb (the knowledge base's own setting).",
     )
     log_level: str = Field("INFO", description="Python log level.")
-    workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = CPU count + 1.")
+    workers: int = Field(0, ge=0, le=64, description="gunicorn workers; 0 = CPU count.")
     threads: int = Field(
         8, ge=1, le=64, description="Threads per gunicorn worker (requests waiting on FHIR)."
     )
