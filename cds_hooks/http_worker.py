@@ -243,7 +243,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 timeout = min(timeout, remaining)
             else:
                 self._recheck_at = 0.0
-                if self.nr_conns < self.worker_connections:
+                if self.alive and self.nr_conns < self.worker_connections:  # not when stopping
                     ThreadWorker.set_accept_enabled(self, True)
         listening = self._accepting
         try:
@@ -383,4 +383,5 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                     self.nr_conns += 1
                     conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
                     self._start_reading(conn)
+            self._recheck_at = 0.0  # stopped listening for good, not for a recheck
         super().set_accept_enabled(enabled)
