@@ -34,6 +34,8 @@ MAX_DEFER_S = 0.02
 #: worker's loop has seen them close), and a burst would otherwise all go to the worker that
 #: noticed first.
 PACE_S = 0.005
+#: The longest a worker or the arbiter waits for the table's lock (held for microseconds).
+LOCK_TIMEOUT_S = 1.0
 #: Rows of the table: more than any worker count the settings allow (``CDS_WORKERS`` <= 64).
 SLOTS = 128
 
@@ -47,22 +49,33 @@ class ConnectionTable:
         self._lock = multiprocessing.Lock()
 
     def join(self, pid: int) -> int:
-        """Give the worker ``pid`` a row (called in the worker before it accepts); -1 if full."""
-        with self._lock:
+        """Give the worker ``pid`` a row (called in the worker before it accepts); -1 if the
+        table is full or its lock is stuck (a worker killed while holding it): that worker
+        then accepts without balancing, as gunicorn does."""
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT_S):
+            return -1
+        try:
             for row, holder in enumerate(self._pids):
                 if holder in (0, pid):
                     self._pids[row] = pid
                     self._counts[row] = 0
                     return row
-        return -1
+            return -1
+        finally:
+            self._lock.release()
 
     def leave(self, pid: int) -> None:
-        """Free the rows of the worker ``pid`` (called by the arbiter when the worker exits)."""
-        with self._lock:
+        """Free the rows of the worker ``pid`` (called by the arbiter when the worker exits).
+        Only the arbiter frees rows, so a stuck lock does not stop it."""
+        locked = self._lock.acquire(timeout=LOCK_TIMEOUT_S)
+        try:
             for row, holder in enumerate(self._pids):
                 if holder == pid:
                     self._counts[row] = 0
                     self._pids[row] = 0
+        finally:
+            if locked:
+                self._lock.release()
 
     def publish(self, row: int, connections: int) -> None:
         self._counts[row] = connections

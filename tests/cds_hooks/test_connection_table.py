@@ -36,3 +36,15 @@ def test_one_worker_gets_no_table():
     prepare(3)
     assert isinstance(balance.table, ConnectionTable)
     prepare(1)
+
+
+def test_a_stuck_lock_leaves_a_new_worker_unbalanced_and_rows_still_freed(monkeypatch):
+    import cds_hooks.accept_balance as balance
+
+    monkeypatch.setattr(balance, "LOCK_TIMEOUT_S", 0.01)
+    table = ConnectionTable(slots=2)
+    row = table.join(301)
+    table._lock.acquire()  # a worker killed while it held the lock
+    assert table.join(302) == -1  # it accepts as gunicorn does rather than hang at start
+    table.leave(301)  # the arbiter still frees the exited worker's row
+    assert table.fewest_elsewhere(row + 1) is None
