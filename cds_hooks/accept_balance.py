@@ -13,6 +13,12 @@ waiting connection only when no live worker holds fewer and it did not take one 
 :data:`PACE_S` per connection it holds. Otherwise it lets the connection wait for
 :data:`RECHECK_S` and looks again; after :data:`MAX_DEFER_S` it takes it anyway, so a
 connection never waits on a worker that cannot get to it. Ties race as before.
+
+Connections already pinned unevenly (a worker restarted after recycling starts with none while
+its sibling took over every reconnecting client) are moved back one at a time: a worker holding
+more than one over the least loaded answers its next request with ``Connection: close``, which
+every HTTP/1.1 client honours by opening a new connection for the next request, at most one
+every :data:`SHED_PAUSE_S`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ MAX_DEFER_S = 0.02
 #: worker's loop has seen them close), and a burst would otherwise all go to the worker that
 #: noticed first.
 PACE_S = 0.005
+#: A worker holding more than one connection over the least loaded worker closes one of them
+#: after its next response (``Connection: close``; the client reconnects and the balance above
+#: places it), at most one per this pause, so that counts catch up between two.
+SHED_PAUSE_S = 0.1
 #: The longest a worker or the arbiter waits for the table's lock (held for microseconds).
 LOCK_TIMEOUT_S = 1.0
 #: Rows of the table: more than any worker count the settings allow (``CDS_WORKERS`` <= 64).

@@ -202,6 +202,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self._defer_since = 0.0  # when a waiting connection was first left to another worker
         self._recheck_at = 0.0  # when to look at the listeners again (0: not deferring)
         self._last_accept = 0.0
+        self._last_shed = 0.0  # when a response last closed its connection to rebalance
 
     def init_process(self) -> None:
         table = accept_balance.table
@@ -258,6 +259,28 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self._defer_since = 0.0  # the connection it left was taken by another worker
         for key, _ in events:
             key.data(key.fileobj)
+
+    def handle_request(self, req: Any, conn: TConn) -> Any:
+        """In a thread: answer with ``Connection: close`` when this worker holds more than one
+        connection over the least loaded one, so that the client reconnects and the less loaded
+        worker takes it (connections pinned before balancing could act: a burst, a worker just
+        restarted after recycling)."""
+        if self._shed_one():
+            req.must_close = True
+        return super().handle_request(req, conn)
+
+    def _shed_one(self) -> bool:
+        table = accept_balance.table
+        if table is None or self._row < 0:
+            return False
+        fewest = table.fewest_elsewhere(self._row)
+        if fewest is None or self.nr_conns <= fewest + 1:
+            return False
+        now = time.monotonic()
+        if now - self._last_shed < accept_balance.SHED_PAUSE_S:
+            return False
+        self._last_shed = now
+        return True
 
     # -- reading without a thread -----------------------------------------------------------
 

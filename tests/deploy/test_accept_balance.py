@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -84,6 +85,48 @@ def test_pooled_connections_are_spread_evenly_over_the_workers(
             for conn in pool:  # each pooled connection still answers on its worker
                 conn.request("GET", "/healthz")
                 assert conn.getresponse().read()
+        finally:
+            for conn in pool:
+                conn.close()
+
+
+def test_connections_pinned_to_one_worker_move_back_once_the_other_can_take_them(tmp_path):
+    """A worker that could not take connections (stopped here; in production: restarting after
+    recycling) leaves its sibling with the whole pool; the sibling then closes one connection at
+    a time after a response, the client reconnects, and the idle worker takes it."""
+    with serve(tmp_path, CDS_WORKERS="2") as service:
+        port = int(service.base.rsplit(":", 1)[1])
+        arbiter = service.process.pid
+        _wait_for_workers(arbiter, 2)
+        frozen = int(_workers(arbiter)[0])
+        pool = []
+        closed = 0  # responses that closed their connection
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            for _ in range(8):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                response.read()
+                closed += response.getheader("Connection", "").lower() == "close"
+                pool.append(conn)
+            # every open one on the running worker (it already closed one or two to rebalance;
+            # they reconnect when next used)
+            pinned = _connections_per_worker(arbiter, port)
+            assert pinned[1] == 0 and pinned[0] >= 6
+        finally:
+            os.kill(frozen, signal.SIGCONT)
+        try:
+            for _ in range(12):  # the pool in use, as a client keeps using it
+                for conn in pool:
+                    conn.request("GET", "/healthz")  # reopens a connection the server closed
+                    response = conn.getresponse()
+                    response.read()
+                    assert response.status == 200
+                    closed += response.getheader("Connection", "").lower() == "close"
+                time.sleep(0.12)
+            assert _connections_per_worker(arbiter, port) == [4, 4]
+            assert 4 <= closed <= 6  # about one close per connection moved, no storm
         finally:
             for conn in pool:
                 conn.close()
