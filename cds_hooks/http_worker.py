@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import selectors
 import socket
 import time
@@ -39,20 +38,23 @@ from typing import Any
 
 import orjson
 from gunicorn import http
-from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from cds_hooks import accept_balance
-from cds_hooks.chunked import ChunkedBody, ChunkError
 from cds_hooks.errors import InvalidRequest
+from cds_hooks.http_framing import (
+    BadFraming,
+    Reading,
+    buffered_request,
+    parser_status,
+    request_status,
+)
 from cds_hooks.observability import REQUESTS
 
 #: Longest time a request may take to arrive, headers and body (nginx's client timeouts are
 #: 60 s each by default; an EHR on a hospital network sends a hook call in milliseconds). Set
 #: from ``CDS_REQUEST_READ_TIMEOUT_S`` by :func:`cds_hooks.server.gunicorn_options`.
 request_read_timeout_s = 10.0
-#: Largest header block buffered before the parser decides (it refuses what is over its limits).
-MAX_HEADER_BYTES = 64 * 1024
 READ_CHUNK = 256 * 1024
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 #: The ``endpoint`` label of the requests this worker answers itself (bad framing): no route
@@ -63,141 +65,12 @@ FRAMING_ENDPOINT = "bad-framing"
 max_body_bytes = 5_000_000
 
 
-class _Reading:
-    """The bytes of one request collected so far, and when it must have arrived."""
-
-    __slots__ = (
-        "body_length",
-        "buffer",
-        "chunked",
-        "continue_sent",
-        "continued",
-        "deadline",
-        "header_end",
-    )
-
-    def __init__(self, deadline: float) -> None:
-        self.buffer = bytearray()
-        self.deadline = deadline
-        self.header_end = -1
-        self.body_length: int | None = None
-        self.continued = False
-        self.continue_sent = False
-        self.chunked: ChunkedBody | None = None
-
-
-#: What gunicorn's ``handle_error`` answers a request its parser refused: 400 unless listed.
-_PARSER_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (http_errors.LimitRequestLine, 414),
-    (http_errors.LimitRequestHeaders, 431),
-    (http_errors.ExpectationFailed, 417),
-    (http_errors.ForbiddenProxyRequest, 403),
-    (http_errors.UnsupportedTransferCoding, 501),
-    (http_errors.ConfigurationProblem, 500),
-)
-
-
-def parser_status(exc: BaseException) -> int | None:
-    """The status gunicorn answers for a request its parser refused (``None``: ``exc`` is not
-    the client's parse error, e.g. an application error while writing the response)."""
-    if not isinstance(exc, http_errors.ParseException) or isinstance(
-        exc, (http_errors.InvalidResponseHeader, http_errors.InvalidResponseHeaderName)
-    ):
-        return None
-    return next((status for kind, status in _PARSER_STATUS if isinstance(exc, kind)), 400)
-
-
-class BadFraming(ValueError):
-    """The request cannot be delimited as HTTP/1.1 allows (answered 400 by the worker)."""
-
-
-def _transfer_codings(head: bytes) -> list[bytes] | None:
-    """The transfer codings of the (lower-cased) head, ``None`` without Transfer-Encoding."""
-    found: list[bytes] | None = None
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip() == b"transfer-encoding":
-            found = found or []
-            found.extend(c.strip() for c in value.split(b",") if c.strip())
-    return found
-
-
-def request_status(reading: _Reading, max_body: int) -> tuple[bool, bool]:
-    """(ready to hand over, send ``100 Continue`` now) for the bytes read so far."""
-    buffer = reading.buffer
-    if reading.header_end < 0:
-        end = buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return len(buffer) > MAX_HEADER_BYTES, False
-        reading.header_end = end + 4
-        head = bytes(buffer[:end]).lower()
-        codings = _transfer_codings(head)
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip() == b"content-length":
-                if codings is not None:
-                    raise BadFraming("Send either Content-Length or Transfer-Encoding, not both.")
-                try:
-                    length = int(value.strip())
-                except ValueError:
-                    return True, False  # the parser answers 400
-        if codings is not None:
-            if codings != [b"chunked"]:
-                raise BadFraming("The only transfer coding accepted is chunked.")
-            reading.chunked = ChunkedBody(max_body)
-        elif length > max_body:
-            return True, False  # the application answers 413 without reading it
-        reading.body_length = length
-        reading.continued = b"\nexpect: 100-continue" not in head
-    assert reading.body_length is not None
-    if reading.chunked is not None:
-        body = buffer[reading.header_end :]
-        del buffer[reading.header_end :]
-        try:
-            reading.chunked.feed(body)
-        except ChunkError:
-            raise BadFraming("The chunked request body is malformed.") from None
-        ready = reading.chunked.done
-    else:
-        ready = len(buffer) >= reading.header_end + reading.body_length
-    send_continue = not ready and not reading.continued
-    if send_continue:
-        reading.continued = reading.continue_sent = True
-    return ready, send_continue
-
-
-_EXPECT = re.compile(rb"\r\nexpect[ \t]*:[^\r\n]*", re.IGNORECASE)
-
-
-_TRANSFER_ENCODING = re.compile(rb"\r\ntransfer-encoding[ \t]*:[^\r\n]*", re.IGNORECASE)
-
-
-def buffered_request(reading: _Reading) -> bytes:
-    """The bytes to give the parser: without the ``Expect`` header once ``100 Continue`` has
-    been sent here (the parser would send a second one); a chunked request as the same request
-    with a Content-Length body (over the limit: a Content-Length over the limit, no body, and
-    ``Connection: close``)."""
-    chunked = reading.chunked
-    if not reading.continue_sent and chunked is None:
-        return bytes(reading.buffer)
-    head = bytes(reading.buffer[: reading.header_end])
-    if reading.continue_sent:
-        head = _EXPECT.sub(b"", head, count=1)
-    if chunked is None:
-        return head + bytes(reading.buffer[reading.header_end :])
-    head = _TRANSFER_ENCODING.sub(b"", head)[:-2]  # ends with the last field's CRLF
-    if chunked.too_large:
-        return head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % (chunked.max_body + 1)
-    return head + b"Content-Length: %d\r\n\r\n" % len(chunked.body) + chunked.body + chunked.rest
-
-
 class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's threaded worker with request reading in the main loop (see module doc)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reading: dict[TConn, _Reading] = {}
+        self.reading: dict[TConn, Reading] = {}
         self._row = -1  # this worker's row in accept_balance.table (set after the fork)
         self._defer_since = 0.0  # when a waiting connection was first left to another worker
         self._recheck_at = 0.0  # when to look at the listeners again (0: not deferring)
@@ -307,7 +180,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def _start_reading(self, conn: TConn) -> None:
         conn.sock.setblocking(False)
-        self.reading[conn] = _Reading(time.monotonic() + request_read_timeout_s)
+        self.reading[conn] = Reading(time.monotonic() + request_read_timeout_s)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
     def _on_readable(self, conn: TConn, client: socket.socket) -> None:
@@ -337,7 +210,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if ready:
             self._hand_over(conn, reading)
 
-    def _hand_over(self, conn: TConn, reading: _Reading) -> None:
+    def _hand_over(self, conn: TConn, reading: Reading) -> None:
         self.poller.unregister(conn.sock)
         del self.reading[conn]
         conn.sock.setblocking(True)
