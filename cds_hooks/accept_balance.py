@@ -46,14 +46,16 @@ PACE_S = 0.005
 SHED_PAUSE_S = 0.1
 #: The longest a worker or the arbiter waits for the table's lock (held for microseconds).
 LOCK_TIMEOUT_S = 1.0
-#: Rows of the table: more than any worker count the settings allow (``CDS_WORKERS`` <= 64).
-SLOTS = 128
+#: Rows of the table per worker. The arbiter frees an exited worker's row before it forks the
+#: replacement, so no more rows than workers are live; the spare ones cover a late free. A
+#: worker that finds no row accepts unbalanced. Every hook call scans the rows, so few is better.
+ROWS_PER_WORKER = 2
 
 
 class ConnectionTable:
     """Connections held per worker, one row per live worker (pid, count)."""
 
-    def __init__(self, slots: int = SLOTS) -> None:
+    def __init__(self, slots: int) -> None:
         self._pids: Any = RawArray("i", slots)
         self._counts: Any = RawArray("i", slots)
         self._lock = multiprocessing.Lock()
@@ -109,7 +111,7 @@ table: ConnectionTable | None = None
 def prepare(workers: int) -> None:
     """Make the table before the workers are forked (one worker needs none)."""
     global table  # noqa: PLW0603 - one table per server, made in the arbiter before the fork
-    table = ConnectionTable() if workers > 1 else None
+    table = ConnectionTable(workers * ROWS_PER_WORKER) if workers > 1 else None
 
 
 def forget(pid: int) -> None:

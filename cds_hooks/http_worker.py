@@ -85,13 +85,17 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     # -- the least loaded worker accepts (cds_hooks.accept_balance) ---------------------------
 
+    def _fewest_elsewhere(self) -> int | None:
+        """The fewest connections another live worker holds (``None``: no balancing here)."""
+        table = accept_balance.table
+        if table is None or self._row < 0:
+            return None
+        return table.fewest_elsewhere(self._row)
+
     def _leave_to_another(self) -> bool:
         """Whether a less loaded worker should take the waiting connection (then this worker
         stops listening until :data:`accept_balance.RECHECK_S` has passed)."""
-        table = accept_balance.table
-        if table is None or self._row < 0 or not self.alive:
-            return False
-        fewest = table.fewest_elsewhere(self._row)
+        fewest = self._fewest_elsewhere() if self.alive else None
         if fewest is None:
             return False
         now = time.monotonic()
@@ -143,10 +147,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         return super().handle_request(req, conn)
 
     def _shed_one(self) -> bool:
-        table = accept_balance.table
-        if table is None or self._row < 0:
-            return False
-        fewest = table.fewest_elsewhere(self._row)
+        fewest = self._fewest_elsewhere()
         if fewest is None or self.nr_conns <= fewest + 1:
             return False
         now = time.monotonic()

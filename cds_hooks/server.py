@@ -89,12 +89,13 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn settings of production (``serve`` and ``deploy/gunicorn.conf.py``)."""
     from cds_hooks import accept_balance, http_worker
 
-    accept_balance.prepare(worker_count(settings))
+    workers = worker_count(settings)
+    accept_balance.prepare(workers)
     http_worker.max_body_bytes = settings.max_body_bytes
     http_worker.request_read_timeout_s = settings.request_read_timeout_s
     return {
         "bind": f"{settings.host}:{settings.port}",
-        "workers": worker_count(settings),
+        "workers": workers,
         "worker_class": "cds_hooks.http_worker.BufferingWorker",
         "threads": settings.threads,
         "worker_connections": 1000,
