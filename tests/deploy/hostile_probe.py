@@ -100,11 +100,6 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def _worker(arbiter: int) -> int:
-    children = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
-    return int(children[0])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -114,7 +109,7 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="probe-") as tmp,
         serve(Path(tmp), CDS_WORKERS="1", CDS_MAX_BODY_BYTES="5000000") as service,
     ):
-        worker = _worker(service.process.pid)
+        worker = service.workers()[0]
         headers = {"Content-Type": "application/json"}
         requests.post(service.base + HOOK, json=order_sign_body(20), timeout=30)  # warm
         for name in args.only or list(BODIES):

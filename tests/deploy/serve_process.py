@@ -29,6 +29,11 @@ class Service:
     tmp: Path
     log: Path
 
+    def workers(self) -> list[int]:
+        """The pids of gunicorn's workers (the arbiter's children), oldest first (Linux)."""
+        pid = self.process.pid
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
     def stop(self, timeout: float = 30) -> int:
         self.process.terminate()
         try:

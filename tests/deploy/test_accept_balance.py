@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.serve_process import serve
+from tests.deploy.serve_process import Service, serve
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 
@@ -33,22 +33,18 @@ def _established_inodes(port: int) -> set[str]:
     return inodes
 
 
-def _workers(arbiter: int) -> list[str]:
-    return Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
-
-
-def _wait_for_workers(arbiter: int, workers: int) -> None:
+def _wait_for_workers(service: Service, workers: int) -> None:
     """gunicorn forks its workers a random 0-100 ms apart: the first answers /healthz while the
     last may not exist yet."""
     deadline = time.monotonic() + 30
-    while len(_workers(arbiter)) < workers:
+    while len(service.workers()) < workers:
         assert time.monotonic() < deadline, "the workers did not all start"
         time.sleep(0.05)
     time.sleep(1)  # each has imported nothing new (preloaded) but still sets up its loop
 
 
-def _connections_per_worker(arbiter: int, port: int) -> list[int]:
-    children = _workers(arbiter)
+def _connections_per_worker(service: Service, port: int) -> list[int]:
+    children = service.workers()
     inodes = _established_inodes(port)
     counts = Counter({pid: 0 for pid in children})
     for pid in children:
@@ -70,7 +66,7 @@ def test_pooled_connections_are_spread_evenly_over_the_workers(
 ):
     with serve(tmp_path, CDS_WORKERS=str(workers)) as service:
         port = int(service.base.rsplit(":", 1)[1])
-        _wait_for_workers(service.process.pid, workers)
+        _wait_for_workers(service, workers)
         pool = []
         try:
             for _ in range(connections):  # a client pool growing one connection at a time
@@ -81,7 +77,7 @@ def test_pooled_connections_are_spread_evenly_over_the_workers(
                 assert response.status == 200
                 assert response.getheader("Connection", "").lower() != "close"
                 pool.append(conn)
-            assert _connections_per_worker(service.process.pid, port) == expected
+            assert _connections_per_worker(service, port) == expected
             for conn in pool:  # each pooled connection still answers on its worker
                 conn.request("GET", "/healthz")
                 assert conn.getresponse().read()
@@ -96,9 +92,8 @@ def test_connections_pinned_to_one_worker_move_back_once_the_other_can_take_them
     a time after a response, the client reconnects, and the idle worker takes it."""
     with serve(tmp_path, CDS_WORKERS="2") as service:
         port = int(service.base.rsplit(":", 1)[1])
-        arbiter = service.process.pid
-        _wait_for_workers(arbiter, 2)
-        frozen = int(_workers(arbiter)[0])
+        _wait_for_workers(service, 2)
+        frozen = service.workers()[0]
         pool = []
         closed = 0  # responses that closed their connection
         os.kill(frozen, signal.SIGSTOP)
@@ -112,7 +107,7 @@ def test_connections_pinned_to_one_worker_move_back_once_the_other_can_take_them
                 pool.append(conn)
             # every open one on the running worker (it already closed one or two to rebalance;
             # they reconnect when next used)
-            pinned = _connections_per_worker(arbiter, port)
+            pinned = _connections_per_worker(service, port)
             assert pinned[1] == 0 and pinned[0] >= 6
         finally:
             os.kill(frozen, signal.SIGCONT)
@@ -125,7 +120,7 @@ def test_connections_pinned_to_one_worker_move_back_once_the_other_can_take_them
                     assert response.status == 200
                     closed += response.getheader("Connection", "").lower() == "close"
                 time.sleep(0.12)
-            assert _connections_per_worker(arbiter, port) == [4, 4]
+            assert _connections_per_worker(service, port) == [4, 4]
             assert 4 <= closed <= 6  # about one close per connection moved, no storm
         finally:
             for conn in pool:
