@@ -36,6 +36,7 @@ from fhir_mapping.order_status import (
     stop_reason_of,
 )
 from fhir_mapping.products import Product, drug_of, product_table
+from fhir_mapping.shared_memo import MISSING, SharedMemo
 from fhir_mapping.tables import Drug, drug_table
 from fhir_mapping.tolerance_text import note_text
 from rules.frozen import builder, expect_fields, fast_init
@@ -165,12 +166,16 @@ def _dates(resource: Mapping[str, Any]) -> tuple[PartialDate | None, PartialDate
 
 
 DoseMemo = dict[bytes, tuple[DoseReading, Dose | None, str | None]]
+#: What a dosage reads as, for every call of this process (:mod:`fhir_mapping.shared_memo`):
+#: dose readings and the plausibility check's answer, keyed by the dosage, strength and drug.
+DOSES: SharedMemo[tuple[DoseReading, Dose | None, str | None]] = SharedMemo()
 
 
 def _dose(
     dosages: list[Any], strength: Decimal | None, ingredient: str | None, memo: DoseMemo | None
 ) -> tuple[DoseReading, Dose | None, str | None]:
-    """:func:`read_dose` then :func:`check_plausible` (pure), once per distinct input per call."""
+    """:func:`read_dose` then :func:`check_plausible` (pure), once per distinct input per call
+    and, through :data:`DOSES`, once per worker process until evicted."""
     key: bytes | None = None
     if memo is not None:
         try:
@@ -181,10 +186,17 @@ def _dose(
             found = memo.get(key)
             if found is not None:
                 return found
+            # Not yet in this call: the process-wide memo holds what earlier calls read.
+            shared_key = DOSES.key(key)
+            shared = DOSES.get(shared_key)
+            if shared is not MISSING:
+                memo[key] = shared  # type: ignore[assignment]
+                return shared  # type: ignore[return-value]
     reading = read_dose(dosages, strength)
     dose, implausible = check_plausible(ingredient, reading.dose)
     if key is not None and memo is not None:
         memo[key] = (reading, dose, implausible)
+        DOSES.put(shared_key, memo[key])
     return reading, dose, implausible
 
 

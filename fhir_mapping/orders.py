@@ -18,7 +18,12 @@ from fhir_mapping.codes import reference_of
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.parse import OTHER_VERSION_ELEMENTS, check_resource, other_version
 from fhir_mapping.plain_orders import map_plain_request
+from fhir_mapping.shared_memo import MISSING, SharedMemo
 from rules.patient import CoMedication, TherapyExposure
+
+#: Which drug a medication concept names (its JSON text -> :func:`medications.identify`),
+#: for every call of this process (:mod:`fhir_mapping.shared_memo`).
+IDENTIFIED: SharedMemo[medications.Identified | None] = SharedMemo()
 
 #: What marks a MedicationRequest of another FHIR version (:func:`other_version`).
 _REQUEST_MARKERS = OTHER_VERSION_ELEMENTS["MedicationRequest"]
@@ -49,8 +54,9 @@ class OrderMapping:
         raise NotImplementedError
 
     def _identify(self, concepts: list[Any]) -> medications.Identified | None:
-        """:func:`medications.identify`, once per distinct concept per call: the cycles of one
-        regimen repeat the same medication concept order after order."""
+        """:func:`medications.identify`, once per distinct concept per call (the cycles of one
+        regimen repeat the same medication concept order after order) and, through
+        :data:`IDENTIFIED`, once per worker process until evicted."""
         try:
             key = orjson.dumps(concepts)
         except (TypeError, orjson.JSONEncodeError):
@@ -58,8 +64,14 @@ class OrderMapping:
         memo = self.identify_memo
         if key in memo:  # (a bytes object keeps its hash: the second look-up does not rehash)
             return memo[key]
-        found = memo[key] = medications.identify(concepts)
-        return found
+        # Not yet in this call: the process-wide memo holds what earlier calls identified.
+        shared_key = IDENTIFIED.key(key)
+        found = IDENTIFIED.get(shared_key)
+        if found is MISSING:
+            found = medications.identify(concepts)
+            IDENTIFIED.put(shared_key, found)
+        memo[key] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
 
     def medication(
         self,
