@@ -190,8 +190,8 @@ def _dose(
             shared_key = DOSES.key(key)
             shared = DOSES.get(shared_key)
             if shared is not MISSING:
-                memo[key] = shared  # type: ignore[assignment]
-                return shared  # type: ignore[return-value]
+                memo[key] = shared
+                return shared
     reading = read_dose(dosages, strength)
     dose, implausible = check_plausible(ingredient, reading.dose)
     if key is not None and memo is not None:

@@ -70,8 +70,8 @@ class OrderMapping:
         if found is MISSING:
             found = medications.identify(concepts)
             IDENTIFIED.put(shared_key, found)
-        memo[key] = found  # type: ignore[assignment]
-        return found  # type: ignore[return-value]
+        memo[key] = found
+        return found
 
     def medication(
         self,

@@ -12,7 +12,6 @@ afterwards. Which elements are needed, and how a non-conformance is worded, is
 
 from __future__ import annotations
 
-import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from fhir_mapping.codes import as_str, reference_of
 from fhir_mapping.conformance import describe, path_text
 from fhir_mapping.issues import MappingIssue
 from fhir_mapping.judge import CONFORMANT, Verdict, cleaned_copy, judge
+from fhir_mapping.shared_memo import TextKeys
 
 #: Resource types that only exist in other FHIR versions.
 OTHER_VERSION_TYPES = frozenset({"MedicationOrder", "DiagnosticOrder", "GenomicStudy"})
@@ -80,24 +80,24 @@ class VerdictCache:
     resource costs ~5 us (measured with ``bench/profile_mapping.py``), so a hit is ~60x cheaper
     than validating again.
 
-    The key is a pair of 64-bit keyed hashes of the JSON text of the resource: Python's own
-    ``hash`` of the text prefixed with one, then another, 16 random bytes drawn by this process
-    (``hash`` of bytes is SipHash-1-3 keyed with the interpreter's per-process random key, the
-    hash designed against hash flooding; the secret prefixes keep the pair unpredictable from
-    outside even when ``PYTHONHASHSEED`` fixes that key). 128 bits: two texts share a key by
-    accident with odds of ~2^-128 per pair, and a text that collides with another cannot be
-    made without the secrets, which never leave the process. It costs about half of the keyed
-    BLAKE2b used before (callgrind: ~10 against ~21 thousand instructions for a 1 kB text),
-    once per resource read. The JSON text is written by orjson at C speed (~2 us for a
-    resource, about a quarter of ``pickle.dumps``). JSON text keeps key order (which fixes the
-    order of the reported issues, so a hit reproduces exactly what a miss would report) and
-    tells ``1`` from ``1.0``, ``"1"`` and ``True``; it cannot tell a tuple from a list, so on a
-    miss the verdict is computed on the JSON form itself (``orjson.loads`` of the same text):
-    the verdict is a pure function of the text the key is derived from. A resource orjson
-    cannot write (a non-string key, an integer beyond 64 bits, an odd object) is keyed by its
-    pickle instead, under two other prefixes; one that cannot be pickled either is checked
-    without the cache. The bytes are hashed and dropped. The random prefixes make keys
-    meaningless outside this process.
+    The key is a pair of 64-bit keyed hashes of the JSON text of the resource
+    (:class:`fhir_mapping.shared_memo.TextKeys`): Python's own ``hash`` of the text prefixed
+    with one, then another, 16 random bytes drawn by this process (``hash`` of bytes is
+    SipHash-1-3 keyed with the interpreter's per-process random key, the hash designed against
+    hash flooding; the secret prefixes keep the pair unpredictable from outside even when
+    ``PYTHONHASHSEED`` fixes that key). 128 bits: two texts share a key by accident with odds of
+    ~2^-128 per pair, and a text that collides with another cannot be made without the secrets,
+    which never leave the process. It costs about half of the keyed BLAKE2b used before
+    (callgrind: ~10 against ~21 thousand instructions for a 1 kB text), once per resource read.
+    The JSON text is written by orjson at C speed (~2 us for a resource, about a quarter of
+    ``pickle.dumps``). JSON text keeps key order (which fixes the order of the reported issues,
+    so a hit reproduces exactly what a miss would report) and tells ``1`` from ``1.0``, ``"1"``
+    and ``True``; it cannot tell a tuple from a list, so on a miss the verdict is computed on
+    the JSON form itself (``orjson.loads`` of the same text): the verdict is a pure function of
+    the text the key is derived from. A resource orjson cannot write (a non-string key, an
+    integer beyond 64 bits, an odd object) is keyed by its pickle instead, under two other
+    prefixes; one that cannot be pickled either is checked without the cache. The bytes are
+    hashed and dropped. The random prefixes make keys meaningless outside this process.
 
     Each entry also records whether the text was found under the bulk thresholds of
     :func:`fhir_mapping.prune.is_bulky` (a pure function of the same text): a resource seen
@@ -111,12 +111,9 @@ class VerdictCache:
 
     def __init__(self, maxsize: int = 4096) -> None:
         self.maxsize = maxsize
-        #: Two secret prefixes for JSON texts, two for pickles.
-        self._prefixes = {
-            True: (os.urandom(16), os.urandom(16)),
-            False: (os.urandom(16), os.urandom(16)),
-        }
-        self._json_prefixes = self._prefixes[True]
+        #: Keys for JSON texts and, apart, for pickles.
+        self._keys = {True: TextKeys(), False: TextKeys()}
+        self._json_keys = self._keys[True]
         #: key -> (verdict, whether the text is known to be under the bulk thresholds)
         self._entries: OrderedDict[tuple[int, int], tuple[Verdict, bool]] = OrderedDict()
         self._lock = threading.Lock()
@@ -135,8 +132,7 @@ class VerdictCache:
             return None, False
 
     def _digest(self, data: bytes, is_json: bool) -> tuple[int, int]:
-        first, second = self._prefixes[is_json]
-        return hash(first + data), hash(second + data)
+        return self._keys[is_json](data)
 
     def key(self, raw: Mapping[str, Any]) -> tuple[int, int] | None:
         data, is_json = self._text(raw)
@@ -149,9 +145,9 @@ class VerdictCache:
         verdict stored under it (a hit) if that text is known to be under the bulk thresholds
         of :func:`fhir_mapping.prune.is_bulky` (a pure function of the text, so the caller
         need not count its braces again); else ``None`` (not counted). One call per resource
-        read: the key is :meth:`_digest`'s, written out here."""
-        first, second = self._json_prefixes
-        key = hash(first + json_text), hash(second + json_text)
+        read."""
+        keys = self._json_keys  # TextKeys.__call__, written out: one call fewer per resource
+        key = hash(keys.first + json_text), hash(keys.second + json_text)
         # acquire/release rather than ``with``: the same lock, without the context-manager
         # protocol's two method look-ups and calls (a third of this method's own cost).
         lock = self._lock
