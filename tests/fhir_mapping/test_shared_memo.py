@@ -97,3 +97,30 @@ def test_a_memo_is_bounded_and_tells_texts_apart() -> None:
     assert len(memo) == 3
     assert memo.get(keys[0]) is MISSING  # the oldest went first
     assert memo.get(keys[4]) is None and memo.get(keys[3]) == 3
+
+
+def test_real_world_orders_map_the_same_from_the_memos() -> None:
+    """A clinical-drug code with a dose in tablets, the same tablet count under the ingredient
+    code (no strength: no mg), a brand name in text only, and a dose value that cannot be read
+    as a dose: the second call, served by the memos, gives the same facts and issues."""
+    from tests.fhir_mapping.test_products_and_doses import order, rx
+
+    record = {
+        "meds": bundle(
+            order("scd", rx("403879"), value=1, unit="{tbl}", frequency=2),
+            order("ing", rx("282388"), value=1, unit="{tbl}", frequency=2),
+            order("brand", {"text": "Gleevec 400 mg tablet"}, value=400),
+            order("bad", rx("403879"), value=1e308, unit="{tbl}"),
+        )
+    }
+    first = result_to_dict(map_prefetch(record, CTX))
+    assert result_to_dict(map_prefetch(copy.deepcopy(record), CTX)) == first
+    doses = {e.source_ref: e.dose for e in map_prefetch(record, CTX).patient.exposures}
+    scd, ingredient = doses["MedicationRequest/scd"], doses["MedicationRequest/ing"]
+    assert scd is not None and scd.mg_per_day == 800  # strength 400 mg x 2 tablets
+    assert ingredient is not None and ingredient.mg_per_day is None  # a count, never 800
+    assert {e["source_ref"] for e in first["patient"]["exposures"]} >= {"MedicationRequest/brand"}
+    assert any(
+        i["reference"] == "MedicationRequest/bad" and i["kind"] == "unreadable-dose"
+        for i in first["issues"]
+    )
