@@ -52,17 +52,20 @@ def _workers(port: int) -> list[int]:
     return sorted(pid for pid in pids if _parent(pid) in pids)
 
 
-def _usage(pids: list[int]) -> tuple[float, int, int]:
-    cpu, voluntary, involuntary = 0.0, 0, 0
+def _usage(pids: list[int]) -> tuple[float, int, int, float, int]:
+    """CPU seconds, voluntary and involuntary switches, system CPU seconds, minor faults."""
+    cpu, voluntary, involuntary, system, faults = 0.0, 0, 0, 0.0, 0
     for pid in pids:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         cpu += (int(fields[11]) + int(fields[12])) / TICK
+        system += int(fields[12]) / TICK
+        faults += int(fields[7])
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("voluntary_ctxt_switches"):
                 voluntary += int(line.split()[1])
             elif line.startswith("nonvoluntary_ctxt_switches"):
                 involuntary += int(line.split()[1])
-    return cpu, voluntary, involuntary
+    return cpu, voluntary, involuntary, system, faults
 
 
 def measure(base: str, path: str, body: Path, seconds: int, connections: int) -> dict:
@@ -71,11 +74,11 @@ def measure(base: str, path: str, body: Path, seconds: int, connections: int) ->
     env = {**os.environ, "BENCH_BODY": str(body)}
     wrk = [ensure_wrk(), "-t2", f"-c{connections}", "-s", str(LUA)]
     subprocess.run([*wrk, "-d2s", base + path], env=env, check=True, capture_output=True)
-    cpu0, vol0, inv0 = _usage(workers)
+    cpu0, vol0, inv0, sys0, flt0 = _usage(workers)
     out = subprocess.run(
         [*wrk, f"-d{seconds}s", base + path], env=env, check=True, capture_output=True, text=True
     ).stdout
-    cpu1, vol1, inv1 = _usage(workers)
+    cpu1, vol1, inv1, sys1, flt1 = _usage(workers)
     raw = json.loads(next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))[11:])
     n = raw["requests"]
     if not n:
@@ -88,6 +91,8 @@ def measure(base: str, path: str, body: Path, seconds: int, connections: int) ->
         "cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / n, 3),
         "voluntary_cs_per_request": round((vol1 - vol0) / n, 2),
         "involuntary_cs_per_request": round((inv1 - inv0) / n, 2),
+        "system_ms_per_request": round((sys1 - sys0) * 1000 / n, 3),
+        "minor_faults_per_request": round((flt1 - flt0) / n, 1),
     }
 
 
@@ -114,7 +119,8 @@ def main() -> int:
         ):
             print(
                 f"{'workload':16} {'side':8} {'req/s':>7} {'p50':>7} {'p99':>7} "
-                f"{'cpu ms/req':>10} {'vcs/req':>8} {'ics/req':>8}"
+                f"{'cpu ms/req':>10} {'sys ms/req':>10} {'faults/req':>10} "
+                f"{'vcs/req':>8} {'ics/req':>8}"
             )
             for name in args.workload or list(BODIES):
                 body = work / f"{name}.json"
@@ -135,6 +141,7 @@ def main() -> int:
                     print(
                         f"{name:16} {side:8} {r['rps']:7.1f} {r['p50_ms']:7.1f} "
                         f"{r['p99_ms']:7.1f} {r['cpu_ms_per_request']:10.3f} "
+                        f"{r['system_ms_per_request']:10.3f} {r['minor_faults_per_request']:10.1f} "
                         f"{r['voluntary_cs_per_request']:8.2f} "
                         f"{r['involuntary_cs_per_request']:8.2f}"
                     )

@@ -23,12 +23,14 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.pairs import pair_order, pair_ratios, ratio_to_floor, summarise
 from bench.workloads import (
     fhir_resources,
     heavy_body,
@@ -39,7 +41,7 @@ from bench.workloads import (
 from tests.peers import free_port, put_resources, sekmet_server
 
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
-#: Each service workload and the floor measured on the same body in the same round.
+#: Each service workload and the floor measured on the same body, pair by pair.
 RATIOS = (
     ("1-order-sign-200", "4-floor-200"),
     ("2-order-sign-1000", "4-floor-1000"),
@@ -105,17 +107,20 @@ def gunicorn(app: str, port: int, env: dict[str, str], workdir: Path) -> Iterato
         log.close()
 
 
-def run_wrk(
-    wrk: str, url: str, body_file: Path, connections: int, seconds: int, warmup: int
-) -> dict[str, float]:
-    env = {**os.environ, "BENCH_BODY": str(body_file)}
-    if warmup:
+def warm(wrk: str, url: str, body_file: Path, connections: int, seconds: int) -> None:
+    """Load ``url`` with the body for ``seconds``, unmeasured."""
+    if seconds:
         subprocess.run(
-            [wrk, "-t2", f"-c{connections}", f"-d{warmup}s", "-s", str(LUA), url],
-            env=env,
+            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA), url],
+            env={**os.environ, "BENCH_BODY": str(body_file)},
             check=True,
             capture_output=True,
         )
+
+
+def run_wrk(wrk: str, url: str, body_file: Path, connections: int, seconds: int) -> dict[str, Any]:
+    """One measured slice."""
+    env = {**os.environ, "BENCH_BODY": str(body_file)}
     out = subprocess.run(
         [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
         env=env,
@@ -149,9 +154,11 @@ def check_answer(url: str, body: dict, expect_cards: bool) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median kept)")
+    parser.add_argument("--seconds", type=int, default=3, help="length of each slice")
+    parser.add_argument("--warmup", type=int, default=2, help="per server and body, once")
+    parser.add_argument(
+        "--pairs", type=int, default=8, help="floor/service pairs per body (median ratio kept)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument(
@@ -211,40 +218,35 @@ def main() -> int:
             "6-heavy": f"{service}/cds-services/sarcoma-order-sign",
         }
         cards = {name: check_answer(urls[name], bodies[name], True) for name in bodies}
-        # Rounds alternate floor and service on the same body, so that drift in the machine's
-        # speed (a shared host) hits both sides of each ratio alike; the median round is kept.
-        plan = [
-            ("4-floor-200", f"{floor}/cds-services/floor", "1-order-sign-200"),
-            ("1-order-sign-200", urls["1-order-sign-200"], "1-order-sign-200"),
-            ("4-floor-1000", f"{floor}/cds-services/floor", "2-order-sign-1000"),
-            ("2-order-sign-1000", urls["2-order-sign-1000"], "2-order-sign-1000"),
-            ("3-patient-view-fetch", urls["3-patient-view-fetch"], "3-patient-view-fetch"),
-            ("4-floor-realistic", f"{floor}/cds-services/floor", "5-realistic"),
-            ("5-realistic", urls["5-realistic"], "5-realistic"),
-            ("4-floor-heavy", f"{floor}/cds-services/floor", "6-heavy"),
-            ("6-heavy", urls["6-heavy"], "6-heavy"),
-        ]
-        rounds: dict[str, list[dict]] = {name: [] for name, _, _ in plan}
-        for _ in range(args.rounds):
-            for name, url, body_name in plan:
-                rounds[name].append(
-                    run_wrk(wrk, url, files[body_name], args.connections, args.seconds, args.warmup)
-                )
-        for name, runs in rounds.items():
-            by_rps = sorted(runs, key=lambda r: r["throughput_rps"])
-            results[name] = dict(by_rps[len(by_rps) // 2])
-            results[name]["rounds_rps"] = [r["throughput_rps"] for r in runs]
+        # Short pairs of slices, floor and service back to back on the same body in alternating
+        # order (bench/pairs.py); workload 3 gets a slice after each pair of workload 1, whose
+        # p50 it is compared with. Each server is warmed on a body once, before its pairs.
+        floor_url = f"{floor}/cds-services/floor"
+        slices: dict[str, list[dict]] = {}
+        for service_name, floor_name in RATIOS:
+            extra = ["3-patient-view-fetch"] if service_name == "1-order-sign-200" else []
+            targets_of = {
+                floor_name: (floor_url, files[service_name]),
+                service_name: (urls[service_name], files[service_name]),
+                **{name: (urls[name], files[name]) for name in extra},
+            }
+            for url, body_file in targets_of.values():
+                warm(wrk, url, body_file, args.connections, args.warmup)
+            for index in range(args.pairs):
+                for name in (*pair_order(index, floor_name, service_name), *extra):
+                    url, body_file = targets_of[name]
+                    slices.setdefault(name, []).append(
+                        run_wrk(wrk, url, body_file, args.connections, args.seconds)
+                    )
+        for name, measured in slices.items():
+            results[name] = summarise(measured)
             if name in cards:
                 results[name]["cards"] = cards[name]
         for name, floor_name in RATIOS:
-            ratios = sorted(
-                s["throughput_rps"] / f["throughput_rps"]
-                for s, f in zip(rounds[name], rounds[floor_name], strict=True)
-            )
-            results[name]["round_ratios"] = [round(r, 3) for r in ratios]
-    for name, _ in RATIOS:
-        ratios = results[name]["round_ratios"]
-        results[name]["ratio_to_floor"] = ratios[len(ratios) // 2]  # median of the rounds
+            results[name]["pair_ratios"] = [
+                round(r, 3) for r in pair_ratios(slices[name], slices[floor_name])
+            ]
+            results[name]["ratio_to_floor"] = ratio_to_floor(slices[name], slices[floor_name])
     results["3-patient-view-fetch"]["p50_over_workload1_p50"] = round(
         results["3-patient-view-fetch"]["p50_ms"] / results["1-order-sign-200"]["p50_ms"], 2
     )
@@ -274,7 +276,7 @@ def main() -> int:
             "connections": args.connections,
             "seconds": args.seconds,
             "warmup": args.warmup,
-            "rounds": args.rounds,
+            "pairs": args.pairs,
             "gunicorn": "deploy/gunicorn.conf.py",
             "workers": args.workers or "CPU count (deploy/gunicorn.conf.py)",
         },
