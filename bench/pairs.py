@@ -49,6 +49,6 @@ def pair_ratios(service: Sequence[Slice], floor: Sequence[Slice]) -> list[float]
     return [s["throughput_rps"] / f["throughput_rps"] for s, f in zip(service, floor, strict=True)]
 
 
-def ratio_to_floor(service: Sequence[Slice], floor: Sequence[Slice]) -> float:
-    """The median of the pairs' ratios."""
-    return round(median(pair_ratios(service, floor)), 3)
+def ratio_to_floor(ratios: Sequence[float]) -> float:
+    """The median of the pairs' ratios (:func:`pair_ratios`)."""
+    return round(median(ratios), 3)

@@ -107,27 +107,26 @@ def gunicorn(app: str, port: int, env: dict[str, str], workdir: Path) -> Iterato
         log.close()
 
 
-def warm(wrk: str, url: str, body_file: Path, connections: int, seconds: int) -> None:
-    """Load ``url`` with the body for ``seconds``, unmeasured."""
-    if seconds:
-        subprocess.run(
-            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA), url],
-            env={**os.environ, "BENCH_BODY": str(body_file)},
-            check=True,
-            capture_output=True,
-        )
-
-
-def run_wrk(wrk: str, url: str, body_file: Path, connections: int, seconds: int) -> dict[str, Any]:
-    """One measured slice."""
-    env = {**os.environ, "BENCH_BODY": str(body_file)}
-    out = subprocess.run(
+def _wrk(wrk: str, url: str, body_file: Path, connections: int, seconds: int) -> str:
+    """wrk's output after loading ``url`` with the body for ``seconds``."""
+    return subprocess.run(
         [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
-        env=env,
+        env={**os.environ, "BENCH_BODY": str(body_file)},
         check=True,
         capture_output=True,
         text=True,
     ).stdout
+
+
+def warm(wrk: str, url: str, body_file: Path, connections: int, seconds: int) -> None:
+    """Load ``url`` with the body for ``seconds``, unmeasured."""
+    if seconds:
+        _wrk(wrk, url, body_file, connections, seconds)
+
+
+def run_wrk(wrk: str, url: str, body_file: Path, connections: int, seconds: int) -> dict[str, Any]:
+    """One measured slice."""
+    out = _wrk(wrk, url, body_file, connections, seconds)
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
@@ -243,10 +242,9 @@ def main() -> int:
             if name in cards:
                 results[name]["cards"] = cards[name]
         for name, floor_name in RATIOS:
-            results[name]["pair_ratios"] = [
-                round(r, 3) for r in pair_ratios(slices[name], slices[floor_name])
-            ]
-            results[name]["ratio_to_floor"] = ratio_to_floor(slices[name], slices[floor_name])
+            ratios = pair_ratios(slices[name], slices[floor_name])
+            results[name]["pair_ratios"] = [round(r, 3) for r in ratios]
+            results[name]["ratio_to_floor"] = ratio_to_floor(ratios)
     results["3-patient-view-fetch"]["p50_over_workload1_p50"] = round(
         results["3-patient-view-fetch"]["p50_ms"] / results["1-order-sign-200"]["p50_ms"], 2
     )

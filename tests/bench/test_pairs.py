@@ -34,7 +34,7 @@ def test_one_stalled_slice_in_eight_does_not_decide_the_ratio() -> None:
     service = [_slice(450.0) for _ in range(8)]
     floor[3] = _slice(400.0)  # the host stalled during one floor slice
     service[5] = _slice(150.0)  # and during one service slice
-    assert ratio_to_floor(service, floor) == 0.45
+    assert ratio_to_floor(pair_ratios(service, floor)) == 0.45
     assert sorted(pair_ratios(service, floor))[0] == pytest.approx(0.15)
 
 
@@ -42,7 +42,7 @@ def test_the_ratio_follows_the_service_when_it_is_slower_in_every_pair() -> None
     floors = [1000.0, 800.0, 1200.0, 900.0, 1100.0, 700.0, 1000.0, 950.0]
     floor = [_slice(rps) for rps in floors]
     service = [_slice(rps * 0.38) for rps in floors]
-    assert ratio_to_floor(service, floor) == 0.38
+    assert ratio_to_floor(pair_ratios(service, floor)) == 0.38
 
 
 def test_latency_is_the_typical_slice_errors_and_worst_case_are_kept() -> None:
